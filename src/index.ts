@@ -1,5 +1,46 @@
+/**
+ * Worker entry: the Hono app with its route groups, one error mapper, and the Durable Object
+ * classes wrangler needs exported from the main module.
+ */
 import { Hono } from "hono";
-const app = new Hono();
-app.get("/healthz", (c) => c.json({ ok: true }));
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./app-env";
+import { ConfigError } from "./config/config";
+import { configFor, loggerFor } from "./config/context";
+import { AppError } from "./lib/errors";
+import { createLogger } from "./lib/log";
+import { healthRoutes } from "./routes/health";
+
+const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+  const config = configFor(c.env);
+  const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
+  c.set("config", config);
+  c.set("requestId", requestId);
+  c.set("log", loggerFor(config, { requestId, route: c.req.path }));
+  await next();
+});
+
+app.route("/", healthRoutes);
+
+app.notFound((c) => c.json({ error: { code: "not_found", message: "No such route" } }, 404));
+
+app.onError((err, c) => {
+  if (err instanceof AppError) {
+    return c.json({ error: { code: err.code, message: err.message, details: err.details } }, err.status);
+  }
+  if (err instanceof HTTPException) {
+    return c.json({ error: { code: "http_error", message: err.message } }, err.status);
+  }
+  const log = c.get("log") ?? createLogger({ route: c.req.path });
+  if (err instanceof ConfigError) {
+    log.error("configuration invalid", { variable: err.variable });
+    return c.json({ error: { code: "config_invalid", message: err.message } }, 500);
+  }
+  log.error("unhandled error", { error: err.message, name: err.name });
+  return c.json({ error: { code: "internal", message: "Internal error" } }, 500);
+});
+
 export default app;
 export { CallSession } from "../durable-objects/call-session";

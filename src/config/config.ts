@@ -1,0 +1,261 @@
+/**
+ * Typed configuration: the one place that reads `env`. Parses every variable with zod, decides for
+ * each outside service whether the real provider or its local stand-in is used, and fails fast with
+ * an error naming the variable when a value is malformed. Secrets are never logged.
+ */
+import { z } from "zod";
+import type { Logger } from "../lib/log";
+
+const url = (name: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => URL.canParse(v), { message: `${name} must be an absolute URL` });
+
+const optionalSecret = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional();
+
+const positiveIntMs = z.coerce.number().int().positive();
+
+/** Raw env schema: every variable the Worker reads. Keep `.dev.vars.example` in step with it. */
+export const EnvSchema = z.object({
+  BUILD_VERSION: z.string().default("dev"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  PUBLIC_BASE_URL: url("PUBLIC_BASE_URL").optional(),
+  STREAM_TOKEN_SECRET: optionalSecret,
+  MAX_CALL_DURATION_MS: positiveIntMs.default(600_000),
+  STREAM_TOKEN_TTL_MS: positiveIntMs.default(120_000),
+  DEFAULT_FLOW: z.string().default("outbound-booking"),
+  DEFAULT_TIMEZONE: z.string().default("Europe/London"),
+
+  TWILIO_ACCOUNT_SID: optionalSecret,
+  TWILIO_AUTH_TOKEN: optionalSecret,
+  TWILIO_API_BASE_URL: url("TWILIO_API_BASE_URL").default("https://api.twilio.com"),
+
+  DEEPGRAM_API_KEY: optionalSecret,
+  DEEPGRAM_BASE_URL: url("DEEPGRAM_BASE_URL").default("wss://api.deepgram.com"),
+  DEEPGRAM_MODEL: z.string().default("nova-2"),
+
+  ELEVENLABS_API_KEY: optionalSecret,
+  ELEVENLABS_BASE_URL: url("ELEVENLABS_BASE_URL").default("https://api.elevenlabs.io"),
+  ELEVENLABS_VOICE_ID: z.string().default("JBFqnCBsd6RMkjVDRZzb"),
+  ELEVENLABS_MODEL_ID: z.string().default("eleven_flash_v2_5"),
+
+  OPENAI_API_KEY: optionalSecret,
+  OPENAI_BASE_URL: url("OPENAI_BASE_URL").default("https://api.openai.com/v1"),
+  OPENAI_MODEL: z.string().default("gpt-4o-mini"),
+  OPENAI_REASONING_MODEL: z.string().default("gpt-4o"),
+  LLM_TIMEOUT_MS: positiveIntMs.default(2_500),
+
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .refine((v) => v === "" || /^postgres(ql)?:\/\//.test(v), {
+      message: "DATABASE_URL must be a postgres:// connection string",
+    })
+    .transform((v) => (v === "" ? undefined : v))
+    .optional(),
+  NEON_WS_PROXY: z.string().trim().optional(),
+
+  UPSTASH_REDIS_REST_URL: url("UPSTASH_REDIS_REST_URL").optional(),
+  UPSTASH_REDIS_REST_TOKEN: optionalSecret,
+
+  CALCOM_API_KEY: optionalSecret,
+  CALCOM_BASE_URL: url("CALCOM_BASE_URL").default("https://api.cal.com"),
+  CALCOM_EVENT_TYPE_ID: z.coerce.number().int().positive().default(1),
+  CALCOM_WEBHOOK_SECRET: optionalSecret,
+
+  HUBSPOT_ACCESS_TOKEN: optionalSecret,
+  HUBSPOT_BASE_URL: url("HUBSPOT_BASE_URL").default("https://api.hubapi.com"),
+  HUBSPOT_PORTAL_ID: z.string().default("0"),
+
+  SLACK_WEBHOOK_URL: url("SLACK_WEBHOOK_URL").optional(),
+  SLACK_BOT_TOKEN: optionalSecret,
+  SLACK_BASE_URL: url("SLACK_BASE_URL").default("https://slack.com"),
+  SLACK_CHANNEL: z.string().default("#inbound-leads"),
+});
+
+export type RawEnv = z.infer<typeof EnvSchema>;
+
+/** Whether a port talks to the real provider or to a local emulator / embedded store. */
+export type AdapterMode = "real" | "local";
+
+export interface ServiceConfig {
+  mode: AdapterMode;
+  baseUrl: string;
+  /** Credential to send; for local adapters, a fixed emulator credential. */
+  credential: string;
+}
+
+export interface AppConfig {
+  buildVersion: string;
+  logLevel: RawEnv["LOG_LEVEL"];
+  publicBaseUrl: string | undefined;
+  streamTokenSecret: string;
+  streamTokenTtlMs: number;
+  maxCallDurationMs: number;
+  defaultFlow: string;
+  defaultTimeZone: string;
+  twilio: ServiceConfig & { accountSid: string };
+  deepgram: ServiceConfig & { model: string };
+  elevenlabs: ServiceConfig & { voiceId: string; modelId: string };
+  openai: ServiceConfig & { model: string; reasoningModel: string; timeoutMs: number };
+  calcom: ServiceConfig & { eventTypeId: number; webhookSecret: string };
+  hubspot: ServiceConfig & { portalId: string };
+  slack: ServiceConfig & { webhookUrl: string; channel: string };
+  /** Neon Postgres; `undefined` keeps events in the Durable Object outbox until one is configured. */
+  database: { mode: AdapterMode; url: string; wsProxy: string | undefined } | undefined;
+  /** Upstash Redis; `mode: "local"` with no url means Durable Object storage behind the same interface. */
+  redis: { mode: AdapterMode; url: string | undefined; token: string | undefined };
+}
+
+/** Credentials the local emulators accept. Not secrets: they only open local stand-ins. */
+export const LOCAL_CREDENTIALS = {
+  twilioAccountSid: "AC00000000000000000000000000000000",
+  twilioAuthToken: "local-twilio-auth-token",
+  deepgram: "local-deepgram-key",
+  elevenlabs: "local-elevenlabs-key",
+  openai: "local-openai-key",
+  calcom: "cal_local_key",
+  hubspot: "local-hubspot-token",
+  slack: "xoxb-local",
+  calcomWebhook: "local-calcom-webhook-secret",
+} as const;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+function isLoopback(u: string): boolean {
+  try {
+    const host = new URL(u).hostname;
+    return host === "localhost" || host === "127.0.0.1" || host === "[::1]" || host.endsWith(".localhost");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Picks the service's mode and endpoint. With a credential the configured base URL is used (it may
+ * still point at a local emulator, then reported as "local"). Without one the service runs on its
+ * local stand-in: the same adapter against the base URL (which `npm run dev` points at an emulator)
+ * with the emulator's fixed credential.
+ */
+function service(credential: string | undefined, baseUrl: string, localCredential: string): ServiceConfig {
+  if (credential) return { mode: isLoopback(baseUrl) ? "local" : "real", baseUrl, credential };
+  return { mode: "local", baseUrl, credential: localCredential };
+}
+
+/** Parse `env` into an `AppConfig`, or throw a `ConfigError` naming the first bad variable. */
+export function parseConfig(env: Record<string, unknown>): AppConfig {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = env[key];
+    if (typeof v === "string" || typeof v === "number") picked[key] = v;
+  }
+  const parsed = EnvSchema.safeParse(picked);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? "env");
+    throw new ConfigError(variable, issue?.message ?? "invalid value");
+  }
+  const e = parsed.data;
+  const L = LOCAL_CREDENTIALS;
+  const twilioAuth = e.TWILIO_AUTH_TOKEN;
+  const twilio = service(twilioAuth, e.TWILIO_API_BASE_URL, L.twilioAuthToken);
+  const calcom = service(e.CALCOM_API_KEY, e.CALCOM_BASE_URL, L.calcom);
+  const slackCredential = e.SLACK_BOT_TOKEN ?? (e.SLACK_WEBHOOK_URL ? "webhook" : undefined);
+  const slack = service(slackCredential, e.SLACK_BASE_URL, L.slack);
+  const localSlackWebhook = `${slack.baseUrl}/services/T000LOCAL/B000LOCAL/local`;
+
+  let redis: AppConfig["redis"];
+  if (e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN) {
+    const mode = isLoopback(e.UPSTASH_REDIS_REST_URL) ? "local" : "real";
+    redis = { mode, url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN };
+  } else if (e.UPSTASH_REDIS_REST_URL || e.UPSTASH_REDIS_REST_TOKEN) {
+    const missing = e.UPSTASH_REDIS_REST_URL ? "UPSTASH_REDIS_REST_TOKEN" : "UPSTASH_REDIS_REST_URL";
+    throw new ConfigError(missing, "Upstash needs both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN");
+  } else {
+    redis = { mode: "local", url: undefined, token: undefined };
+  }
+
+  return {
+    buildVersion: e.BUILD_VERSION,
+    logLevel: e.LOG_LEVEL,
+    publicBaseUrl: e.PUBLIC_BASE_URL,
+    streamTokenSecret: e.STREAM_TOKEN_SECRET ?? twilio.credential,
+    streamTokenTtlMs: e.STREAM_TOKEN_TTL_MS,
+    maxCallDurationMs: e.MAX_CALL_DURATION_MS,
+    defaultFlow: e.DEFAULT_FLOW,
+    defaultTimeZone: e.DEFAULT_TIMEZONE,
+    twilio: { ...twilio, accountSid: e.TWILIO_ACCOUNT_SID ?? L.twilioAccountSid },
+    deepgram: {
+      ...service(e.DEEPGRAM_API_KEY, e.DEEPGRAM_BASE_URL, L.deepgram),
+      model: e.DEEPGRAM_MODEL,
+    },
+    elevenlabs: {
+      ...service(e.ELEVENLABS_API_KEY, e.ELEVENLABS_BASE_URL, L.elevenlabs),
+      voiceId: e.ELEVENLABS_VOICE_ID,
+      modelId: e.ELEVENLABS_MODEL_ID,
+    },
+    openai: {
+      ...service(e.OPENAI_API_KEY, e.OPENAI_BASE_URL, L.openai),
+      model: e.OPENAI_MODEL,
+      reasoningModel: e.OPENAI_REASONING_MODEL,
+      timeoutMs: e.LLM_TIMEOUT_MS,
+    },
+    calcom: {
+      ...calcom,
+      eventTypeId: e.CALCOM_EVENT_TYPE_ID,
+      webhookSecret: e.CALCOM_WEBHOOK_SECRET ?? L.calcomWebhook,
+    },
+    hubspot: {
+      ...service(e.HUBSPOT_ACCESS_TOKEN, e.HUBSPOT_BASE_URL, L.hubspot),
+      portalId: e.HUBSPOT_PORTAL_ID,
+    },
+    slack: { ...slack, webhookUrl: e.SLACK_WEBHOOK_URL ?? localSlackWebhook, channel: e.SLACK_CHANNEL },
+    database: e.DATABASE_URL
+      ? {
+          mode: isLoopback(`http://${new URL(e.DATABASE_URL).host}`) ? "local" : "real",
+          url: e.DATABASE_URL,
+          wsProxy: e.NEON_WS_PROXY,
+        }
+      : undefined,
+    redis,
+  };
+}
+
+/** Which adapter each port uses, with no secrets: the body of `GET /healthz`. */
+export function adapterReport(config: AppConfig): Record<string, AdapterMode | "none"> {
+  return {
+    telephony: config.twilio.mode,
+    stt: config.deepgram.mode,
+    tts: config.elevenlabs.mode,
+    llm: config.openai.mode,
+    calendar: config.calcom.mode,
+    crm: config.hubspot.mode,
+    chat: config.slack.mode,
+    eventStore: config.database?.mode ?? "none",
+    callState: config.redis.mode,
+  };
+}
+
+const announced = new Set<string>();
+
+/** Log once per isolate, by service name only, which services run on their local stand-ins. */
+export function announceLocalAdapters(config: AppConfig, log: Logger): void {
+  for (const [port, mode] of Object.entries(adapterReport(config))) {
+    if (mode === "real" || announced.has(port)) continue;
+    announced.add(port);
+    log.info("using local adapter", { port, mode });
+  }
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { adapterReport, announceLocalAdapters, ConfigError, parseConfig } from "../../src/config/config";
+import { createLogger } from "../../src/lib/log";
+
+describe("parseConfig", () => {
+  it("selects local adapters when credentials are missing", () => {
+    const config = parseConfig({});
+    expect(Object.values(adapterReport(config))).toEqual([
+      "local",
+      "local",
+      "local",
+      "local",
+      "local",
+      "local",
+      "local",
+      "none",
+      "local",
+    ]);
+    expect(config.maxCallDurationMs).toBe(600_000);
+  });
+
+  it("uses the real provider when its credential is set", () => {
+    const config = parseConfig({ DEEPGRAM_API_KEY: "dg_secret", OPENAI_API_KEY: "sk-x" });
+    expect(config.deepgram).toMatchObject({ mode: "real", credential: "dg_secret" });
+    expect(config.openai.mode).toBe("real");
+    expect(config.elevenlabs.mode).toBe("local");
+  });
+
+  it("reports a keyed service pointed at loopback as local", () => {
+    const config = parseConfig({ OPENAI_API_KEY: "k", OPENAI_BASE_URL: "http://127.0.0.1:9999/v1" });
+    expect(config.openai.mode).toBe("local");
+  });
+
+  it.each([
+    ["MAX_CALL_DURATION_MS", "ten minutes"],
+    ["DEEPGRAM_BASE_URL", "not a url"],
+    ["DATABASE_URL", "mysql://x"],
+    ["LOG_LEVEL", "loud"],
+  ])("fails fast naming %s when malformed", (variable, value) => {
+    expect(() => parseConfig({ [variable]: value })).toThrowError(ConfigError);
+    expect(() => parseConfig({ [variable]: value })).toThrowError(new RegExp(variable));
+  });
+
+  it("needs both halves of the Upstash credentials", () => {
+    expect(() => parseConfig({ UPSTASH_REDIS_REST_URL: "https://x.upstash.io" })).toThrowError(
+      /UPSTASH_REDIS_REST_TOKEN/,
+    );
+  });
+
+  it("logs local adapters once, by name, never a value", () => {
+    const lines: string[] = [];
+    const log = createLogger({}, "debug", (_l, msg, fields) =>
+      lines.push(JSON.stringify({ msg, ...fields })),
+    );
+    const config = parseConfig({ OPENAI_API_KEY: "sk-very-secret" });
+    announceLocalAdapters(config, log);
+    announceLocalAdapters(config, log);
+    expect(lines.length).toBe(8);
+    expect(lines.join("\n")).not.toContain("sk-very-secret");
+    expect(lines.join("\n")).not.toContain("llm");
+  });
+});
