@@ -60,3 +60,17 @@ describe("parseConfig", () => {
     expect(lines.join("\n")).not.toContain("llm");
   });
 });
+
+describe(".dev.vars.example", () => {
+  it("lists every variable the config reads, each with an explanation", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { EnvSchema } = await import("../../src/config/config");
+    const text = await readFile(new URL("../../.dev.vars.example", import.meta.url), "utf8");
+    const lines = text.split("\n");
+    for (const key of Object.keys(EnvSchema.shape)) {
+      const at = lines.findIndex((l) => l.startsWith(`${key}=`));
+      expect(at, `${key} missing from .dev.vars.example`).toBeGreaterThan(0);
+      expect(lines[at - 1], `${key} needs a one-line explanation`).toMatch(/^# \S/);
+    }
+  });
+});

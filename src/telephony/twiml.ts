@@ -1,0 +1,32 @@
+/** TwiML builders. Every attribute and text value is XML-escaped: nothing from a request goes in raw. */
+
+/** Escape for XML text and double-quoted attributes. */
+export function xmlEscape(value: string): string {
+  return value
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;")
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, "");
+}
+
+/** `<Connect><Stream>` with custom parameters (delivered by Twilio in `start.customParameters`). */
+export function connectStreamTwiml(
+  streamUrl: string,
+  parameters: Record<string, string>,
+  statusCallback?: string,
+): string {
+  const params = Object.entries(parameters)
+    .map(([name, value]) => `<Parameter name="${xmlEscape(name)}" value="${xmlEscape(value)}"/>`)
+    .join("");
+  const cb = statusCallback
+    ? ` statusCallback="${xmlEscape(statusCallback)}" statusCallbackMethod="POST"`
+    : "";
+  return `<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="${xmlEscape(streamUrl)}"${cb}>${params}</Stream></Connect></Response>`;
+}
+
+/** Spoken message then hang up: used when the agent cannot take the call (the caller never gets silence). */
+export function sayAndHangupTwiml(text: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?><Response><Say language="en-GB">${xmlEscape(text)}</Say><Hangup/></Response>`;
+}
