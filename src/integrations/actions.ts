@@ -1,0 +1,278 @@
+/**
+ * In-call actions: maps a flow action name to the calendar / CRM / chat / telephony ports through a
+ * narrow schema, under a time budget, and always answers with a plain result the flow can branch
+ * on. Never throws; a slow provider yields `{ ok: false }` within its budget, not a silent pause.
+ */
+import { ProviderError } from "../lib/errors";
+import type { Logger } from "../lib/log";
+import { ACTION_PARAM_SCHEMAS, type ActionName, type ActionParams, isActionName } from "./action-schemas";
+import type { CalcomClient } from "./calcom";
+import type { HubspotClient } from "./hubspot";
+import { pickSlots, type WorkingHours } from "./slots";
+
+/** What an action tells the flow. `data` values are strings so they can fill `{{placeholders}}`. */
+export type ActionResult =
+  | { ok: true; outcome?: string; data: Record<string, string> }
+  | { ok: false; error: string; retryable: boolean };
+
+/** Port: the do-not-call list. Implemented elsewhere (DO storage + Postgres). */
+export interface SuppressionStore {
+  add(
+    entry: { phone: string; reason: string; source: "call" | "web" | "admin"; callSid?: string },
+    signal?: AbortSignal,
+  ): Promise<void>;
+}
+
+/** Port: control of the live call. Implemented elsewhere (Twilio REST update with `<Dial>` TwiML). */
+export interface CallControl {
+  transfer(q: { callSid: string; to: string; reason?: string }, signal?: AbortSignal): Promise<void>;
+}
+
+/** Port: a short alert to the team channel (Slack webhook or chat.postMessage behind it). */
+export interface ChatNotifier {
+  notify(text: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** Static per-campaign settings the actions need. */
+export interface ActionConfig {
+  eventTypeId: number;
+  /** Default callee zone when the flow passes none. */
+  defaultTimeZone: string;
+  horizonDays?: number;
+  bookingLengthMinutes?: number;
+  workingHours?: WorkingHours;
+  /** Minimum gap between now and a proposed slot. Default 1 h. */
+  minNoticeMs?: number;
+  transferNumber?: string;
+  /** Per-action budget overrides; the default is {@link DEFAULT_ACTION_BUDGET_MS}. */
+  budgetsMs?: Partial<Record<ActionName, number>>;
+}
+
+/** Everything an action may touch, injected per call. Absent ports make their actions fail cleanly. */
+export interface ActionDeps {
+  callSid: string;
+  /** The callee's number (E.164), default target for suppression. */
+  calleePhone?: string;
+  config: ActionConfig;
+  calendar?: Pick<CalcomClient, "getSlots" | "createBooking">;
+  crm?: Pick<HubspotClient, "upsertContact" | "createMeeting">;
+  chat?: ChatNotifier;
+  suppressions?: SuppressionStore;
+  callControl?: CallControl;
+  /** Spoken phrasing of a slot (the flow engine's `formatSlotForSpeech`). */
+  formatSlot: (iso: string, timeZone: string) => string;
+  nowMs: () => number;
+  logger?: Logger;
+}
+
+/** Default time budget of one action. */
+export const DEFAULT_ACTION_BUDGET_MS = 2_000;
+
+class ActionFailure extends Error {
+  constructor(
+    readonly code: string,
+    readonly retryable: boolean,
+  ) {
+    super(code);
+  }
+}
+
+function need<T>(port: T | undefined, what: string): T {
+  if (port === undefined) throw new ActionFailure(`${what} not configured`, false);
+  return port;
+}
+
+type Handler<N extends ActionName> = (
+  params: ActionParams<N>,
+  deps: ActionDeps,
+  signal: AbortSignal,
+) => Promise<ActionResult>;
+
+const HANDLERS: { [N in ActionName]: Handler<N> } = {
+  async "cal.com:propose_slots"(p, deps, signal) {
+    const calendar = need(deps.calendar, "calendar");
+    const tz = p.timezone ?? deps.config.defaultTimeZone;
+    const now = deps.nowMs();
+    const days = p.horizon_days ?? deps.config.horizonDays ?? 7;
+    const starts = await calendar.getSlots(
+      {
+        eventTypeId: deps.config.eventTypeId,
+        start: new Date(now).toISOString(),
+        end: new Date(now + days * 86_400_000).toISOString(),
+        timeZone: tz,
+      },
+      signal,
+    );
+    const picked = pickSlots(
+      starts.map((s) => s.start),
+      {
+        timeZone: tz,
+        nowMs: now,
+        count: 2,
+        minNoticeMs: deps.config.minNoticeMs ?? 3_600_000,
+        workingHours: deps.config.workingHours,
+      },
+    );
+    const [first, second] = picked;
+    if (first === undefined) return { ok: true, outcome: "no_slots", data: {} };
+    const data: Record<string, string> = { slot_1: deps.formatSlot(first, tz), slot_1_iso: first };
+    if (second !== undefined) {
+      data.slot_2 = deps.formatSlot(second, tz);
+      data.slot_2_iso = second;
+    }
+    return { ok: true, data };
+  },
+
+  async "cal.com:create_booking"(p, deps, signal) {
+    const calendar = need(deps.calendar, "calendar");
+    const tz = p.timezone ?? deps.config.defaultTimeZone;
+    const attendeePhone = p.phone ?? deps.calleePhone;
+    const { booking, reconciled } = await calendar.createBooking(
+      {
+        eventTypeId: deps.config.eventTypeId,
+        start: p.slot_iso,
+        attendee: {
+          name: p.name,
+          email: p.email,
+          timeZone: tz,
+          language: "en",
+          ...(attendeePhone ? { phoneNumber: attendeePhone } : {}),
+        },
+        callSid: deps.callSid,
+        ...(deps.config.bookingLengthMinutes ? { lengthInMinutes: deps.config.bookingLengthMinutes } : {}),
+        ...(p.notes ? { notes: p.notes } : {}),
+      },
+      signal,
+    );
+    return {
+      ok: true,
+      data: {
+        booking_uid: booking.uid,
+        slot_iso: booking.start,
+        slot: deps.formatSlot(booking.start, tz),
+        reconciled: String(reconciled),
+      },
+    };
+  },
+
+  async "crm:create_meeting"(p, deps, signal) {
+    const crm = need(deps.crm, "crm");
+    const [firstname, ...rest] = (p.name ?? "").split(/\s+/).filter(Boolean);
+    const phone = p.phone ?? deps.calleePhone;
+    const contact = await crm.upsertContact(
+      {
+        email: p.email,
+        ...(firstname ? { firstname } : {}),
+        ...(rest.length > 0 ? { lastname: rest.join(" ") } : {}),
+        ...(phone ? { phone } : {}),
+      },
+      signal,
+    );
+    const startMs = Date.parse(p.slot_iso);
+    const lengthMin = p.length_minutes ?? deps.config.bookingLengthMinutes ?? 30;
+    const meetingId = await crm.createMeeting(
+      {
+        contactId: contact.id,
+        title: p.title ?? "Voice booking",
+        startIso: new Date(startMs).toISOString(),
+        endIso: new Date(startMs + lengthMin * 60_000).toISOString(),
+        body: p.booking_uid
+          ? `Booked by phone agent. Cal.com booking ${p.booking_uid}`
+          : "Booked by phone agent.",
+        outcome: "SCHEDULED",
+      },
+      signal,
+    );
+    return { ok: true, data: { contact_id: contact.id, meeting_id: meetingId } };
+  },
+
+  async "crm:add_suppression"(p, deps, signal) {
+    const store = need(deps.suppressions, "suppression store");
+    const phone = p.phone ?? deps.calleePhone;
+    if (phone === undefined) throw new ActionFailure("no phone number to suppress", false);
+    await store.add(
+      { phone, reason: p.reason ?? "opt-out on call", source: "call", callSid: deps.callSid },
+      signal,
+    );
+    return { ok: true, data: { suppressed: "true" } };
+  },
+
+  async transfer_to_human(p, deps, signal) {
+    const control = need(deps.callControl, "call control");
+    const to = p.to ?? deps.config.transferNumber;
+    if (to === undefined) throw new ActionFailure("no transfer number configured", false);
+    await control.transfer({ callSid: deps.callSid, to, ...(p.reason ? { reason: p.reason } : {}) }, signal);
+    return { ok: true, data: { transferred_to: to } };
+  },
+
+  async "chat:notify"(p, deps, signal) {
+    const chat = need(deps.chat, "chat");
+    await chat.notify(p.text, signal);
+    return { ok: true, data: { notified: "true" } };
+  },
+};
+
+function toFailure(err: unknown): ActionResult {
+  if (err instanceof ActionFailure) return { ok: false, error: err.code, retryable: err.retryable };
+  if (err instanceof ProviderError) {
+    const error =
+      err.status === 400 && err.provider === "calcom" ? "slot_unavailable" : `${err.provider}_error`;
+    return { ok: false, error: `${error}: ${err.message}`, retryable: err.retryable };
+  }
+  return {
+    ok: false,
+    error: err instanceof Error ? `internal_error: ${err.message}` : "internal_error",
+    retryable: false,
+  };
+}
+
+/**
+ * Run one flow action. Resolves (never rejects) within the action's budget: on expiry the
+ * provider call is aborted and `{ ok: false, error: "timeout", retryable: true }` returned.
+ */
+export async function runAction(
+  name: string,
+  params: unknown,
+  deps: ActionDeps,
+  signal?: AbortSignal,
+): Promise<ActionResult> {
+  if (!isActionName(name)) return { ok: false, error: `unknown action ${name}`, retryable: false };
+  const parsed = ACTION_PARAM_SCHEMAS[name].safeParse(params ?? {});
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "params"}: ${i.message}`).join("; ");
+    return { ok: false, error: `invalid params: ${detail}`, retryable: false };
+  }
+  if (signal?.aborted) return { ok: false, error: "aborted", retryable: false };
+
+  const budgetMs = deps.config.budgetsMs?.[name] ?? DEFAULT_ACTION_BUDGET_MS;
+  const budget = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onCallerAbort = () => {};
+  // Settles at the budget or on caller abort even if a port ignores its signal.
+  const cutoff = new Promise<ActionResult>((resolve) => {
+    onCallerAbort = () => {
+      budget.abort(signal?.reason);
+      resolve({ ok: false, error: "aborted", retryable: false });
+    };
+    timer = setTimeout(() => {
+      budget.abort(new Error(`action budget of ${budgetMs} ms spent`));
+      resolve({ ok: false, error: "timeout", retryable: true });
+    }, budgetMs);
+  });
+  signal?.addEventListener("abort", onCallerAbort, { once: true });
+  const handler = HANDLERS[name] as Handler<ActionName>;
+  const work = handler(parsed.data, deps, budget.signal).catch((err: unknown): ActionResult => {
+    if (budget.signal.aborted && !signal?.aborted) return { ok: false, error: "timeout", retryable: true };
+    if (signal?.aborted) return { ok: false, error: "aborted", retryable: false };
+    return toFailure(err);
+  });
+  try {
+    const result = await Promise.race([work, cutoff]);
+    if (!result.ok)
+      deps.logger?.warn("action failed", { action: name, error: result.error, retryable: result.retryable });
+    return result;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onCallerAbort);
+  }
+}
