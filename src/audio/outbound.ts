@@ -1,0 +1,97 @@
+/** Outbound pacing: µ-law bytes of any size -> ordered 160-byte / 20 ms frames, grouped into marked chunks. */
+import { FRAME_BYTES, FRAME_MS, MULAW_SILENCE } from "./mulaw";
+
+/** A group of frames to send as `media` messages, followed by one `mark` named `markName`. */
+export interface OutboundChunk {
+  utteranceId: string;
+  chunkIndex: number;
+  markName: string;
+  /** 160-byte frames, in play order. */
+  frames: Uint8Array[];
+  byteCount: number;
+  durationMs: number;
+  /** True for the chunk produced by `flush()` (the utterance's last). */
+  final: boolean;
+}
+
+/** Splits one utterance's audio stream into marked chunks. */
+export interface OutboundChunker {
+  /** Accepts bytes as they arrive; returns the chunks that are complete. Any remainder waits for more. */
+  push(bytes: Uint8Array): OutboundChunk[];
+  /** Ends the utterance: pads the last partial frame with µ-law silence and returns what is left. */
+  flush(): OutboundChunk[];
+  /** Bytes held back waiting for a full frame or chunk. */
+  readonly pendingBytes: number;
+}
+
+/** Options for `createOutboundChunker`. */
+export interface OutboundChunkerOptions {
+  utteranceId: string;
+  /** Frames per marked chunk (default 5 = 100 ms: the resolution of "what the caller heard"). */
+  framesPerChunk?: number;
+  /** Mark name for a chunk (default `${utteranceId}:${chunkIndex}`). */
+  markName?: (utteranceId: string, chunkIndex: number) => string;
+}
+
+/** Creates a chunker for one utterance. */
+export function createOutboundChunker(options: OutboundChunkerOptions): OutboundChunker {
+  const framesPerChunk = Math.max(1, Math.floor(options.framesPerChunk ?? 5));
+  const name = options.markName ?? ((id: string, i: number) => `${id}:${i}`);
+  const chunkBytes = framesPerChunk * FRAME_BYTES;
+  // Pending bytes live in one growable buffer so arbitrary input sizes cost one copy each.
+  let buffer = new Uint8Array(chunkBytes * 2);
+  let length = 0;
+  let chunkIndex = 0;
+  let flushed = false;
+
+  const makeChunk = (data: Uint8Array, final: boolean): OutboundChunk => {
+    const frames: Uint8Array[] = [];
+    for (let o = 0; o < data.length; o += FRAME_BYTES) frames.push(data.slice(o, o + FRAME_BYTES));
+    const index = chunkIndex++;
+    return {
+      utteranceId: options.utteranceId,
+      chunkIndex: index,
+      markName: name(options.utteranceId, index),
+      frames,
+      byteCount: data.length,
+      durationMs: frames.length * FRAME_MS,
+      final,
+    };
+  };
+
+  return {
+    get pendingBytes() {
+      return length;
+    },
+    push(bytes: Uint8Array): OutboundChunk[] {
+      if (flushed) throw new Error("outbound chunker: push after flush");
+      if (length + bytes.length > buffer.length) {
+        const grown = new Uint8Array(Math.max(buffer.length * 2, length + bytes.length));
+        grown.set(buffer.subarray(0, length));
+        buffer = grown;
+      }
+      buffer.set(bytes, length);
+      length += bytes.length;
+      const chunks: OutboundChunk[] = [];
+      let offset = 0;
+      while (length - offset >= chunkBytes) {
+        chunks.push(makeChunk(buffer.subarray(offset, offset + chunkBytes), false));
+        offset += chunkBytes;
+      }
+      if (offset > 0) {
+        buffer.copyWithin(0, offset, length);
+        length -= offset;
+      }
+      return chunks;
+    },
+    flush(): OutboundChunk[] {
+      if (flushed) return [];
+      flushed = true;
+      if (length === 0) return [];
+      const padded = new Uint8Array(Math.ceil(length / FRAME_BYTES) * FRAME_BYTES).fill(MULAW_SILENCE);
+      padded.set(buffer.subarray(0, length));
+      length = 0;
+      return [makeChunk(padded, true)];
+    },
+  };
+}
