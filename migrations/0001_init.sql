@@ -15,6 +15,7 @@ CREATE TABLE calls (
   outcome       text,
   end_reason    text,
   last_state    text,
+  last_state_seq integer,
   answered_by   text,
   updated_at    timestamptz NOT NULL DEFAULT now()
 );
