@@ -22,14 +22,14 @@ export interface BargeInDetector {
    * @param agentSpeaking whether agent audio is playing (see `PlaybackTracker.isPlaying`)
    */
   update(vad: VadSnapshot, frameEndMs: number, agentSpeaking: boolean): BargeInDecision | null;
-  /** Voiced ms needed before a barge-in is decided. */
+  /** Ms after speech onset before a voiced frame can decide a barge-in. */
   readonly thresholdMs: number;
 }
 
 /**
  * Creates a barge-in detector. A decision needs barge-in enabled, agent audio playing, VAD-confirmed
- * speech, and at least `max(minSpeechMs, backchannelMaxMs)` voiced ms: "mm-hm" and "yeah" are shorter,
- * so they let the agent finish. At most one decision per speech run.
+ * speech, and a voiced frame more than `max(minSpeechMs, backchannelMaxMs)` after the onset: "mm-hm" and
+ * "yeah" are over by then, so they let the agent finish. At most one decision per speech run.
  */
 export function createBargeInDetector(
   settings: Pick<VadSettings, "bargeIn" | "minSpeechMs" | "backchannelMaxMs">,
@@ -45,8 +45,9 @@ export function createBargeInDetector(
       }
       if (!settings.bargeIn || !agentSpeaking || !vad.speaking) return null;
       if (decidedOnsetMs === vad.onsetMs) return null;
-      // A backchannel ends before the threshold; only a longer run interrupts.
-      if (vad.voicedMs <= thresholdMs) return null;
+      // A backchannel is over before the threshold: only speech still going on past it interrupts. Elapsed
+      // time (not voiced time) so that pauses between words do not delay the decision.
+      if (!vad.frameIsSpeech || frameEndMs - vad.onsetMs <= thresholdMs) return null;
       decidedOnsetMs = vad.onsetMs;
       return {
         type: "barge_in",
