@@ -3,7 +3,15 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
 import { EnergySegmenter } from "../providers/mulaw-energy";
-import { MS_PER_CHAR, delay, parseJson, readBody, rejectUpgrade, sendJson, startServer } from "./voice-shared";
+import {
+  delay,
+  MS_PER_CHAR,
+  parseJson,
+  readBody,
+  rejectUpgrade,
+  sendJson,
+  startServer,
+} from "./voice-shared";
 
 /** Options for the Deepgram emulator. */
 export interface DeepgramEmulatorOptions {
@@ -134,7 +142,13 @@ class ListenSession {
     });
   }
 
-  private results(seg: Segment | undefined, fromMs: number, toMs: number, count: number, flags: Record<string, boolean>): Record<string, unknown> {
+  private results(
+    seg: Segment | undefined,
+    fromMs: number,
+    toMs: number,
+    count: number,
+    flags: Record<string, boolean>,
+  ): Record<string, unknown> {
     const words = seg === undefined ? [] : wordsPayload(seg, count, toMs);
     const transcript = words.map((w) => w.punctuated_word).join(" ");
     if (words.length > 0) this.pendingUtteranceEndMs = toMs;
@@ -220,7 +234,9 @@ class ListenSession {
           const shown = Math.min(seg.words.length, Math.max(1, Math.floor(seg.words.length * progress)));
           if (shown > seg.shown) {
             seg.shown = shown;
-            this.send(this.results(seg, seg.startMs, ev.atMs, shown, { is_final: false, speech_final: false }));
+            this.send(
+              this.results(seg, seg.startMs, ev.atMs, shown, { is_final: false, speech_final: false }),
+            );
           }
         }
       } else {
@@ -232,7 +248,8 @@ class ListenSession {
   private onSilence(nowMs: number, silenceMs: number): void {
     const seg = this.segment;
     if (seg !== undefined && !seg.finalized) {
-      const endpoint = this.endpointingMs === false ? Math.max(this.utteranceEndMs ?? 0, 500) : this.endpointingMs;
+      const endpoint =
+        this.endpointingMs === false ? Math.max(this.utteranceEndMs ?? 0, 500) : this.endpointingMs;
       if (silenceMs >= endpoint) {
         this.emitFinal(this.endpointingMs !== false, false, nowMs);
         this.seg.endSegment();
@@ -242,7 +259,12 @@ class ListenSession {
       this.segment = undefined;
     }
     const ue = this.pendingUtteranceEndMs;
-    if (this.interim && this.utteranceEndMs !== undefined && ue !== undefined && nowMs - ue >= this.utteranceEndMs) {
+    if (
+      this.interim &&
+      this.utteranceEndMs !== undefined &&
+      ue !== undefined &&
+      nowMs - ue >= this.utteranceEndMs
+    ) {
       if (this.segment !== undefined && !this.segment.finalized) {
         this.emitFinal(false, false, nowMs);
         this.seg.endSegment();
@@ -260,7 +282,9 @@ function authKey(req: IncomingMessage): string {
 }
 
 /** Start the Deepgram emulator. Control API: `POST /__emulator/scripts|faults|latency|reset`, `GET /__emulator/requests`. */
-export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {}): Promise<DeepgramEmulator> {
+export async function startDeepgramEmulator(
+  options: DeepgramEmulatorOptions = {},
+): Promise<DeepgramEmulator> {
   const state: SharedState = {
     scripts: new Map(),
     faults: {},
@@ -277,7 +301,9 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {
         const body = req.method === "POST" ? parseJson(await readBody(req)) : undefined;
         const obj = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
         if (req.method === "POST" && url.pathname === "/__emulator/scripts") {
-          const utterances = Array.isArray(obj.utterances) ? obj.utterances.filter((u): u is string => typeof u === "string") : [];
+          const utterances = Array.isArray(obj.utterances)
+            ? obj.utterances.filter((u): u is string => typeof u === "string")
+            : [];
           addScript(typeof obj.tag === "string" ? obj.tag : "", utterances);
           sendJson(res, 200, { ok: true });
         } else if (req.method === "POST" && url.pathname === "/__emulator/faults") {
@@ -306,22 +332,42 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {
         }
         const key = authKey(req);
         if (key === "" || (options.apiKey !== undefined && key !== options.apiKey)) {
-          rejectUpgrade(socket, 401, { err_code: "INVALID_AUTH", err_msg: "Invalid credentials.", request_id: requestId }, { "dg-error": "Invalid credentials." });
+          rejectUpgrade(
+            socket,
+            401,
+            { err_code: "INVALID_AUTH", err_msg: "Invalid credentials.", request_id: requestId },
+            { "dg-error": "Invalid credentials." },
+          );
           return;
         }
         const f = state.faults;
         if (f.handshakeStatus !== undefined && (f.handshakeFailures ?? 1) > 0) {
           if (f.handshakeFailures !== undefined) f.handshakeFailures--;
-          rejectUpgrade(socket, f.handshakeStatus, { err_code: "INTERNAL_SERVER_ERROR", err_msg: "Injected fault", request_id: requestId });
+          rejectUpgrade(socket, f.handshakeStatus, {
+            err_code: "INTERNAL_SERVER_ERROR",
+            err_msg: "Injected fault",
+            request_id: requestId,
+          });
           return;
         }
         const query = Object.fromEntries(url.searchParams.entries());
         if (query.encoding !== undefined && query.sample_rate === undefined) {
-          rejectUpgrade(socket, 400, { err_code: "Bad Request", err_msg: "sample_rate is required with encoding", request_id: requestId });
+          rejectUpgrade(socket, 400, {
+            err_code: "Bad Request",
+            err_msg: "sample_rate is required with encoding",
+            request_id: requestId,
+          });
           return;
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
-          const record: DeepgramConnectionRecord = { requestId, query, authorization: req.headers.authorization ?? "", audioBytes: 0, controlMessages: [], sent: [] };
+          const record: DeepgramConnectionRecord = {
+            requestId,
+            query,
+            authorization: req.headers.authorization ?? "",
+            audioBytes: 0,
+            controlMessages: [],
+            sent: [],
+          };
           state.records.push(record);
           new ListenSession(ws, record, state);
           if (f.disconnectAfterMs !== undefined) setTimeout(() => ws.terminate(), f.disconnectAfterMs);

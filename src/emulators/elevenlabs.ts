@@ -1,7 +1,16 @@
 /** ElevenLabs TTS emulator (Node): multi-context WebSocket and HTTP streaming, deterministic speech-like µ-law output. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WebSocket } from "ws";
-import { MS_PER_CHAR, delay, parseJson, readBody, rejectUpgrade, sendJson, startServer, synthesizeSpeech } from "./voice-shared";
+import {
+  delay,
+  MS_PER_CHAR,
+  parseJson,
+  readBody,
+  rejectUpgrade,
+  sendJson,
+  startServer,
+  synthesizeSpeech,
+} from "./voice-shared";
 
 /** Options for the ElevenLabs emulator. */
 export interface ElevenLabsEmulatorOptions {
@@ -80,7 +89,10 @@ function faultHit(state: State): { status: number; code: string } | undefined {
   const f = state.faults;
   if (f.status === undefined || (f.failures ?? 1) <= 0) return undefined;
   if (f.failures !== undefined) f.failures--;
-  return { status: f.status, code: f.code ?? (f.status === 429 ? "too_many_concurrent_requests" : "internal_error") };
+  return {
+    status: f.status,
+    code: f.code ?? (f.status === 429 ? "too_many_concurrent_requests" : "internal_error"),
+  };
 }
 
 interface Ctx {
@@ -163,7 +175,12 @@ class MultiSession {
     if (typeof raw !== "object" || raw === null) return;
     const m = raw as Record<string, unknown>;
     if (!this.authed) {
-      const key = typeof m.xi_api_key === "string" ? m.xi_api_key : typeof m.authorization === "string" ? m.authorization : "";
+      const key =
+        typeof m.xi_api_key === "string"
+          ? m.xi_api_key
+          : typeof m.authorization === "string"
+            ? m.authorization
+            : "";
       if (key === "" || (this.apiKey !== undefined && key !== this.apiKey)) {
         this.sendJson({ message: "Invalid API key", error: "invalid_api_key", code: 1008 });
         this.ws.close(1008, "invalid_api_key");
@@ -185,8 +202,17 @@ class MultiSession {
     let ctx = this.contexts.get(id);
     if (ctx === undefined) {
       const gen = m.generation_config as { chunk_length_schedule?: unknown } | undefined;
-      const schedule = Array.isArray(gen?.chunk_length_schedule) ? gen.chunk_length_schedule.filter((n): n is number => typeof n === "number") : DEFAULT_SCHEDULE;
-      ctx = { buffer: "", scheduleIndex: 0, schedule, chain: Promise.resolve(), started: false, closed: false };
+      const schedule = Array.isArray(gen?.chunk_length_schedule)
+        ? gen.chunk_length_schedule.filter((n): n is number => typeof n === "number")
+        : DEFAULT_SCHEDULE;
+      ctx = {
+        buffer: "",
+        scheduleIndex: 0,
+        schedule,
+        chain: Promise.resolve(),
+        started: false,
+        closed: false,
+      };
       this.contexts.set(id, ctx);
     }
     if (typeof m.text === "string" && m.text !== " ") ctx.buffer += m.text;
@@ -203,9 +229,21 @@ function headerKey(req: IncomingMessage): string {
   return typeof h === "string" ? h : "";
 }
 
-async function handleStream(req: IncomingMessage, res: ServerResponse, url: URL, state: State, apiKey: string | undefined): Promise<void> {
+async function handleStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  state: State,
+  apiKey: string | undefined,
+): Promise<void> {
   const body = parseJson(await readBody(req));
-  const record: ElevenLabsRecord = { kind: "http", path: url.pathname, query: Object.fromEntries(url.searchParams), messages: [body], chunksSent: 0 };
+  const record: ElevenLabsRecord = {
+    kind: "http",
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    messages: [body],
+    chunksSent: 0,
+  };
   state.records.push(record);
   const key = headerKey(req);
   if (key === "" || (apiKey !== undefined && key !== apiKey)) {
@@ -223,7 +261,9 @@ async function handleStream(req: IncomingMessage, res: ServerResponse, url: URL,
     return;
   }
   if ((url.searchParams.get("output_format") ?? "mp3_44100_128") !== "ulaw_8000") {
-    sendJson(res, 422, { detail: { status: "invalid_output_format", message: "Emulator only renders ulaw_8000" } });
+    sendJson(res, 422, {
+      detail: { status: "invalid_output_format", message: "Emulator only renders ulaw_8000" },
+    });
     return;
   }
   res.writeHead(200, { "content-type": "audio/basic", "transfer-encoding": "chunked" });
@@ -244,7 +284,9 @@ async function handleStream(req: IncomingMessage, res: ServerResponse, url: URL,
 }
 
 /** Start the ElevenLabs emulator. Control API: `POST /__emulator/faults|latency|reset`, `GET /__emulator/requests`. */
-export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions = {}): Promise<ElevenLabsEmulator> {
+export async function startElevenLabsEmulator(
+  options: ElevenLabsEmulatorOptions = {},
+): Promise<ElevenLabsEmulator> {
   const state: State = {
     faults: {},
     firstChunkLatencyMs: options.firstChunkLatencyMs ?? 0,
@@ -264,7 +306,8 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
           state.faults = obj as ElevenLabsFaults;
           sendJson(res, 200, { ok: true });
         } else if (req.method === "POST" && url.pathname === "/__emulator/latency") {
-          if (typeof obj.firstChunkLatencyMs === "number") state.firstChunkLatencyMs = obj.firstChunkLatencyMs;
+          if (typeof obj.firstChunkLatencyMs === "number")
+            state.firstChunkLatencyMs = obj.firstChunkLatencyMs;
           if (typeof obj.chunkIntervalMs === "number") state.chunkIntervalMs = obj.chunkIntervalMs;
           sendJson(res, 200, { ok: true });
         } else if (req.method === "POST" && url.pathname === "/__emulator/reset") {
@@ -294,11 +337,19 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
         }
         const format = url.searchParams.get("output_format") ?? "mp3_44100_128";
         if (format !== "ulaw_8000") {
-          rejectUpgrade(socket, 422, { detail: { status: "invalid_output_format", message: "Emulator only renders ulaw_8000" } });
+          rejectUpgrade(socket, 422, {
+            detail: { status: "invalid_output_format", message: "Emulator only renders ulaw_8000" },
+          });
           return;
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
-          const record: ElevenLabsRecord = { kind: "ws", path: url.pathname, query: Object.fromEntries(url.searchParams), messages: [], chunksSent: 0 };
+          const record: ElevenLabsRecord = {
+            kind: "ws",
+            path: url.pathname,
+            query: Object.fromEntries(url.searchParams),
+            messages: [],
+            chunksSent: 0,
+          };
           state.records.push(record);
           new MultiSession(ws, record, state, key !== "", options.apiKey, options.finalKey ?? "is_final");
         });

@@ -50,12 +50,48 @@ type Intent = "optout" | "negative" | "affirmative" | "unclear";
 
 const BRANCH_SYNONYMS: Record<Intent, string[]> = {
   optout: ["opt_out", "optout", "opt", "stop", "do_not_call", "dnc", "unsubscribe", "remove"],
-  negative: ["no", "negative", "decline", "declined", "not_interested", "unavailable", "reject", "rejected", "deny", "refuse"],
-  affirmative: ["yes", "affirmative", "positive", "confirm", "confirmed", "agree", "accept", "interested", "available", "slot_selected", "book", "booked", "ok", "selected"],
+  negative: [
+    "no",
+    "negative",
+    "decline",
+    "declined",
+    "not_interested",
+    "unavailable",
+    "reject",
+    "rejected",
+    "deny",
+    "refuse",
+  ],
+  affirmative: [
+    "yes",
+    "affirmative",
+    "positive",
+    "confirm",
+    "confirmed",
+    "agree",
+    "accept",
+    "interested",
+    "available",
+    "slot_selected",
+    "book",
+    "booked",
+    "ok",
+    "selected",
+  ],
   unclear: ["unclear", "clarify", "unknown", "other", "fallback", "repeat", "no_match", "nomatch", "none"],
 };
 
-const DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "tomorrow"];
+const DAYS = [
+  "monday",
+  "tuesday",
+  "wednesday",
+  "thursday",
+  "friday",
+  "saturday",
+  "sunday",
+  "today",
+  "tomorrow",
+];
 const EMAIL = /[\w.+-]+@[\w-]+(\.[\w-]+)+/;
 const TIME = /\b(\d{1,2}[:.]\d{2}\s*(?:am|pm)?|\d{1,2}\s*(?:am|pm))\b/i;
 
@@ -64,7 +100,12 @@ export function classifyIntent(text: string): Intent {
   const t = ` ${text.toLowerCase().replace(/[^\p{L}\p{N}' ]/gu, " ")} `;
   if (/ (stop calling|remove me|unsubscribe|do not call|don't call|take me off) /.test(t)) return "optout";
   if (/ (no|nope|nah|not|don't|never|can't|cannot|won't) /.test(t)) return "negative";
-  if (/ (yes|yeah|yep|yup|sure|ok|okay|correct|right|please|definitely|absolutely|fine|great|perfect|go ahead) /.test(t)) return "affirmative";
+  if (
+    / (yes|yeah|yep|yup|sure|ok|okay|correct|right|please|definitely|absolutely|fine|great|perfect|go ahead) /.test(
+      t,
+    )
+  )
+    return "affirmative";
   return "unclear";
 }
 
@@ -74,7 +115,10 @@ function normalise(name: string): string {
 
 function matchBranch(branches: string[], intent: Intent): string | undefined {
   const syn = BRANCH_SYNONYMS[intent];
-  return branches.find((b) => syn.includes(normalise(b))) ?? branches.find((b) => syn.some((s) => normalise(b).includes(s)));
+  return (
+    branches.find((b) => syn.includes(normalise(b))) ??
+    branches.find((b) => syn.some((s) => normalise(b).includes(s)))
+  );
 }
 
 /** Extract captures by simple patterns, keyed by capture name (pure). */
@@ -91,7 +135,8 @@ export function extractCaptures(names: string[], text: string): Record<string, s
     else if (n.includes("time") || n.includes("slot") || n.includes("when") || n.includes("start")) {
       v = [day, time].filter((x): x is string => x !== undefined).join(" ") || undefined;
     } else if (n.includes("name")) v = /(?:my name is|this is|i'm|i am)\s+([A-Z][\p{L}'-]+)/u.exec(text)?.[1];
-    else if (n.includes("phone") || n.includes("number")) v = /\+?\d[\d ]{6,}\d/.exec(text)?.[0]?.replace(/ /g, "");
+    else if (n.includes("phone") || n.includes("number"))
+      v = /\+?\d[\d ]{6,}\d/.exec(text)?.[0]?.replace(/ /g, "");
     out[name] = v ?? null;
   }
   return out;
@@ -114,11 +159,13 @@ interface ToolShape {
 function readTool(body: Record<string, unknown>): ToolShape | undefined {
   const tools = Array.isArray(body.tools) ? body.tools : [];
   for (const t of tools) {
-    const fn = (t as { function?: { name?: unknown; parameters?: { properties?: Record<string, unknown> } } }).function;
+    const fn = (t as { function?: { name?: unknown; parameters?: { properties?: Record<string, unknown> } } })
+      .function;
     const props = fn?.parameters?.properties;
     const branch = props?.branch as { enum?: unknown } | undefined;
     if (typeof fn?.name !== "string" || props === undefined || !Array.isArray(branch?.enum)) continue;
-    const captures = (props.captures as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
+    const captures =
+      (props.captures as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
     return {
       name: fn.name,
       branches: branch.enum.filter((b): b is string => typeof b === "string"),
@@ -130,10 +177,13 @@ function readTool(body: Record<string, unknown>): ToolShape | undefined {
 }
 
 function lastUserText(body: Record<string, unknown>): string {
-  const messages = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : [];
+  const messages = Array.isArray(body.messages)
+    ? (body.messages as { role?: unknown; content?: unknown }[])
+    : [];
   const last = [...messages].reverse().find((m) => m.role === "user");
   if (typeof last?.content === "string") return last.content;
-  if (Array.isArray(last?.content)) return last.content.map((p: { text?: unknown }) => (typeof p.text === "string" ? p.text : "")).join(" ");
+  if (Array.isArray(last?.content))
+    return last.content.map((p: { text?: unknown }) => (typeof p.text === "string" ? p.text : "")).join(" ");
   return "";
 }
 
@@ -142,7 +192,9 @@ export function decideArguments(tool: ToolShape, userText: string): string {
   const intent = classifyIntent(userText);
   const captures = extractCaptures(tool.captureNames, userText);
   const captured = Object.values(captures).some((v) => v !== null);
-  const direct = tool.branches.find((b) => normalise(b).length > 3 && userText.toLowerCase().includes(normalise(b).replace(/_/g, " ")));
+  const direct = tool.branches.find(
+    (b) => normalise(b).length > 3 && userText.toLowerCase().includes(normalise(b).replace(/_/g, " ")),
+  );
   const branch =
     direct ??
     (intent === "unclear" && captured ? matchBranch(tool.branches, "affirmative") : undefined) ??
@@ -162,7 +214,14 @@ function usageFor(body: unknown, output: string) {
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
-function apiError(res: ServerResponse, status: number, message: string, type: string, code: string | null, headers: Record<string, string> = {}): void {
+function apiError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  type: string,
+  code: string | null,
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, { error: { message, type, param: null, code } }, headers);
 }
 
@@ -173,7 +232,12 @@ interface State {
   records: OpenAiRecord[];
 }
 
-async function completions(req: import("node:http").IncomingMessage, res: ServerResponse, state: State, apiKey: string | undefined): Promise<void> {
+async function completions(
+  req: import("node:http").IncomingMessage,
+  res: ServerResponse,
+  state: State,
+  apiKey: string | undefined,
+): Promise<void> {
   const auth = req.headers.authorization ?? "";
   const body = parseJson(await readBody(req));
   state.records.push({ authorization: auth, body });
@@ -194,7 +258,13 @@ async function completions(req: import("node:http").IncomingMessage, res: Server
         "retry-after-ms": String(ms),
       });
     } else {
-      apiError(res, f.status, "The server had an error while processing your request.", "server_error", f.code ?? null);
+      apiError(
+        res,
+        f.status,
+        "The server had an error while processing your request.",
+        "server_error",
+        f.code ?? null,
+      );
     }
     return;
   }
@@ -204,7 +274,13 @@ async function completions(req: import("node:http").IncomingMessage, res: Server
   }
   const b = body as Record<string, unknown>;
   if (typeof b.model !== "string" || !Array.isArray(b.messages)) {
-    apiError(res, 400, "Missing required parameter: 'model' or 'messages'.", "invalid_request_error", "missing_required_parameter");
+    apiError(
+      res,
+      400,
+      "Missing required parameter: 'model' or 'messages'.",
+      "invalid_request_error",
+      "missing_required_parameter",
+    );
     return;
   }
   const tool = b.tool_choice === "none" ? undefined : readTool(b);
@@ -220,20 +296,39 @@ async function completions(req: import("node:http").IncomingMessage, res: Server
     const message =
       tool === undefined || args === undefined
         ? { role: "assistant", content: text, refusal: null }
-        : { role: "assistant", content: null, refusal: null, tool_calls: [{ id: callId, type: "function", function: { name: tool.name, arguments: args } }] };
+        : {
+            role: "assistant",
+            content: null,
+            refusal: null,
+            tool_calls: [{ id: callId, type: "function", function: { name: tool.name, arguments: args } }],
+          };
     await delay(state.ttftMs);
-    sendJson(res, 200, { id, object: "chat.completion", created, model: b.model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage });
+    sendJson(res, 200, {
+      id,
+      object: "chat.completion",
+      created,
+      model: b.model,
+      choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
+      usage,
+    });
     return;
   }
   const includeUsage = (b.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
   const deltas: Record<string, unknown>[] = [{ role: "assistant", content: args === undefined ? "" : null }];
   if (tool !== undefined && args !== undefined) {
-    deltas.push({ tool_calls: [{ index: 0, id: callId, type: "function", function: { name: tool.name, arguments: "" } }] });
-    for (let i = 0; i < args.length; i += 8) deltas.push({ tool_calls: [{ index: 0, function: { arguments: args.slice(i, i + 8) } }] });
+    deltas.push({
+      tool_calls: [{ index: 0, id: callId, type: "function", function: { name: tool.name, arguments: "" } }],
+    });
+    for (let i = 0; i < args.length; i += 8)
+      deltas.push({ tool_calls: [{ index: 0, function: { arguments: args.slice(i, i + 8) } }] });
   } else {
     deltas.push({ content: text });
   }
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "x-request-id": randomUUID() });
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    "x-request-id": randomUUID(),
+  });
   const frame = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: b.model, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
   let sent = 0;
@@ -258,7 +353,12 @@ async function completions(req: import("node:http").IncomingMessage, res: Server
 
 /** Start the OpenAI emulator. Control API: `POST /__emulator/faults|latency|reset`, `GET /__emulator/requests`. */
 export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): Promise<OpenAiEmulator> {
-  const state: State = { faults: {}, ttftMs: options.ttftMs ?? 0, chunkIntervalMs: options.chunkIntervalMs ?? 0, records: [] };
+  const state: State = {
+    faults: {},
+    ttftMs: options.ttftMs ?? 0,
+    chunkIntervalMs: options.chunkIntervalMs ?? 0,
+    records: [],
+  };
   const server = await startServer(
     {
       async http(req, res, url) {
@@ -282,7 +382,13 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
         } else if (req.method === "GET" && url.pathname === "/__emulator/requests") {
           sendJson(res, 200, { requests: state.records });
         } else {
-          apiError(res, 404, `Unknown request URL: ${req.method ?? "GET"} ${url.pathname}.`, "invalid_request_error", "unknown_url");
+          apiError(
+            res,
+            404,
+            `Unknown request URL: ${req.method ?? "GET"} ${url.pathname}.`,
+            "invalid_request_error",
+            "unknown_url",
+          );
         }
       },
     },

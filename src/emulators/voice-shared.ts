@@ -31,13 +31,23 @@ export function parseJson(text: string): unknown {
 }
 
 /** Send a JSON response. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { "content-type": "application/json", "x-request-id": randomUUID(), ...headers });
   res.end(JSON.stringify(body));
 }
 
 /** Reject a WebSocket upgrade with a plain HTTP response. */
-export function rejectUpgrade(socket: Duplex, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   const extra = Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
@@ -63,7 +73,11 @@ export interface RunningServer {
 }
 
 /** Start a node:http server (127.0.0.1, ephemeral port by default) with optional WebSocket upgrades. */
-export async function startServer(handlers: EmulatorHandlers, port = 0, host = "127.0.0.1"): Promise<RunningServer> {
+export async function startServer(
+  handlers: EmulatorHandlers,
+  port = 0,
+  host = "127.0.0.1",
+): Promise<RunningServer> {
   const wss = new WebSocketServer({ noServer: true });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", `http://${req.headers.host ?? host}`);
@@ -119,13 +133,17 @@ export const openNodeWebSocket: OpenWebSocket = (url, headers, options) =>
             options.provider,
             `websocket handshake rejected: ${Buffer.concat(chunks).toString("utf8").slice(0, 500)}`,
             res.statusCode,
-            { requestId: typeof res.headers["x-request-id"] === "string" ? res.headers["x-request-id"] : undefined },
+            {
+              requestId:
+                typeof res.headers["x-request-id"] === "string" ? res.headers["x-request-id"] : undefined,
+            },
           ),
         ),
       );
     });
     ws.on("error", (cause) => {
-      if (!settled) fail(new ProviderError(options.provider, "websocket connect failed", undefined, { cause }));
+      if (!settled)
+        fail(new ProviderError(options.provider, "websocket connect failed", undefined, { cause }));
     });
     ws.on("open", () => {
       settled = true;
@@ -133,7 +151,10 @@ export const openNodeWebSocket: OpenWebSocket = (url, headers, options) =>
       resolve({
         send: (data) => ws.send(data),
         close: (code, reason) => ws.close(code, reason),
-        onMessage: (cb) => ws.on("message", (data, isBinary) => cb(isBinary ? toMessageData(new Uint8Array(data as Buffer)) : data.toString())),
+        onMessage: (cb) =>
+          ws.on("message", (data, isBinary) =>
+            cb(isBinary ? toMessageData(new Uint8Array(data as Buffer)) : data.toString()),
+          ),
         onClose: (cb) =>
           ws.on("close", (code, reason) => {
             if (closed) return;
@@ -168,7 +189,9 @@ export function synthesizeSpeech(text: string): Uint8Array {
       const t = n / 8000;
       const env = Math.sin((Math.PI * i) / samplesPerChar) * 0.6 + 0.4;
       const s =
-        Math.sin(2 * Math.PI * f0 * t) * 0.6 + Math.sin(4 * Math.PI * f0 * t) * 0.3 + Math.sin(6 * Math.PI * f0 * t) * 0.15;
+        Math.sin(2 * Math.PI * f0 * t) * 0.6 +
+        Math.sin(4 * Math.PI * f0 * t) * 0.3 +
+        Math.sin(6 * Math.PI * f0 * t) * 0.15;
       out[n] = linearToMulaw(s * env * 9000);
     }
   }

@@ -23,7 +23,10 @@ export interface AzureTtsConfig {
 
 /** Escape text for an XML text node / attribute (pure). */
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] ?? c);
+  return text.replace(
+    /[<>&'"]/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] ?? c,
+  );
 }
 
 /** SSML document for one utterance (pure). */
@@ -33,7 +36,10 @@ export function buildSsml(text: string, voice: string, language: string): string
 
 /** Create the Azure TTS adapter. */
 export function createAzureTts(config: AzureTtsConfig): TextToSpeech {
-  const base = (config.baseUrl ?? `https://${config.region ?? "uksouth"}.tts.speech.microsoft.com`).replace(/\/$/, "");
+  const base = (config.baseUrl ?? `https://${config.region ?? "uksouth"}.tts.speech.microsoft.com`).replace(
+    /\/$/,
+    "",
+  );
   const doFetch = config.fetch ?? fetch;
   const voice = config.voice ?? "en-GB-SoniaNeural";
   const language = config.language ?? "en-GB";
@@ -59,7 +65,11 @@ export function createAzureTts(config: AzureTtsConfig): TextToSpeech {
     yield* streamBody(PROVIDER, resp, signal);
   }
 
-  function openContext(contextId: string, contexts: Map<string, () => void>, signal?: AbortSignal): TtsContext {
+  function openContext(
+    contextId: string,
+    contexts: Map<string, () => void>,
+    signal?: AbortSignal,
+  ): TtsContext {
     const queue = new AsyncQueue<Uint8Array>();
     const abort = new AbortController();
     const combined = signal === undefined ? abort.signal : AbortSignal.any([signal, abort.signal]);

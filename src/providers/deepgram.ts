@@ -80,7 +80,10 @@ export function toSttEvents(msg: z.infer<typeof deepgramMessage>): SttEvent[] {
 }
 
 /** Build the `/v1/listen` URL from config and per-call options (pure). */
-export function deepgramListenUrl(config: Pick<DeepgramConfig, "baseUrl" | "model" | "smartFormat">, opts: SttConnectOptions): string {
+export function deepgramListenUrl(
+  config: Pick<DeepgramConfig, "baseUrl" | "model" | "smartFormat">,
+  opts: SttConnectOptions,
+): string {
   const params = new URLSearchParams({
     model: opts.model ?? config.model ?? "nova-2",
     encoding: "mulaw",
@@ -126,9 +129,13 @@ class DeepgramStream implements SttStream {
     ws.onMessage((data) => this.handleMessage(data));
     ws.onClose((code, reason) => this.handleClose(code, reason));
     ws.onError(() => undefined);
-    this.keepAlive = setInterval(() => {
-      if (!this.closed && Date.now() - this.lastSendMs >= this.keepAliveMs) this.sendText({ type: "KeepAlive" });
-    }, Math.max(250, Math.floor(keepAliveMs / 2)));
+    this.keepAlive = setInterval(
+      () => {
+        if (!this.closed && Date.now() - this.lastSendMs >= this.keepAliveMs)
+          this.sendText({ type: "KeepAlive" });
+      },
+      Math.max(250, Math.floor(keepAliveMs / 2)),
+    );
     signal?.addEventListener("abort", () => {
       this.ws.close(1000, "aborted");
       this.handleClose(1000, "aborted");
@@ -211,7 +218,11 @@ export function createDeepgramStt(config: DeepgramConfig): SpeechToText {
       const ws = await config.openWebSocket(
         url,
         { Authorization: `Token ${config.apiKey}` },
-        { provider: PROVIDER, ...(opts.signal ? { signal: opts.signal } : {}), timeoutMs: config.connectTimeoutMs ?? 5000 },
+        {
+          provider: PROVIDER,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          timeoutMs: config.connectTimeoutMs ?? 5000,
+        },
       );
       return new DeepgramStream(ws, config.keepAliveMs ?? 4000, config.closeGraceMs ?? 2000, opts.signal);
     },

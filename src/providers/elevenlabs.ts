@@ -153,7 +153,9 @@ class ElevenLabsSession implements TtsSession {
     const err =
       this.contexts.size === 0
         ? undefined
-        : new ProviderError(PROVIDER, `socket closed ${code} ${reason}`.trim(), undefined, { retryable: code !== 1008 });
+        : new ProviderError(PROVIDER, `socket closed ${code} ${reason}`.trim(), undefined, {
+            retryable: code !== 1008,
+          });
     for (const id of [...this.contexts.keys()]) this.finish(id, err);
     this.resolveClosed?.();
   }
@@ -166,7 +168,9 @@ class ElevenLabsSession implements TtsSession {
       text: " ",
       context_id: contextId,
       ...(this.config.voiceSettings ? { voice_settings: this.config.voiceSettings } : {}),
-      ...(this.config.chunkLengthSchedule ? { generation_config: { chunk_length_schedule: this.config.chunkLengthSchedule } } : {}),
+      ...(this.config.chunkLengthSchedule
+        ? { generation_config: { chunk_length_schedule: this.config.chunkLengthSchedule } }
+        : {}),
     });
     signal?.addEventListener("abort", () => this.cancel(contextId));
     const flush = () => {
@@ -231,7 +235,9 @@ export function createElevenLabsTts(config: ElevenLabsConfig): TextToSpeech {
         output_format: "ulaw_8000",
         inactivity_timeout: String(config.inactivityTimeoutSeconds ?? 60),
       });
-      const wsBase = httpsBase(config).replace(/^https:/, "wss:").replace(/^http:/, "ws:");
+      const wsBase = httpsBase(config)
+        .replace(/^https:/, "wss:")
+        .replace(/^http:/, "ws:");
       const url = `${wsBase}/v1/text-to-speech/${encodeURIComponent(config.voiceId)}/multi-stream-input?${params.toString()}`;
       const ws = await config.openWebSocket(
         url,
@@ -247,7 +253,11 @@ export function createElevenLabsTts(config: ElevenLabsConfig): TextToSpeech {
         resp = await doFetch(url, {
           method: "POST",
           headers: { "xi-api-key": config.apiKey, "content-type": "application/json" },
-          body: JSON.stringify({ text, model_id: modelId, ...(config.voiceSettings ? { voice_settings: config.voiceSettings } : {}) }),
+          body: JSON.stringify({
+            text,
+            model_id: modelId,
+            ...(config.voiceSettings ? { voice_settings: config.voiceSettings } : {}),
+          }),
           signal: withTimeout(signal, config.timeoutMs ?? 15_000),
         });
       } catch (cause) {

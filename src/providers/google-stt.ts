@@ -25,7 +25,13 @@ export interface GoogleSttConfig {
 
 const recognizeResponse = z.object({
   results: z
-    .array(z.object({ alternatives: z.array(z.object({ transcript: z.string().optional(), confidence: z.number().optional() })).optional() }))
+    .array(
+      z.object({
+        alternatives: z
+          .array(z.object({ transcript: z.string().optional(), confidence: z.number().optional() }))
+          .optional(),
+      }),
+    )
     .optional(),
 });
 
@@ -71,11 +77,25 @@ export function createGoogleStt(config: GoogleSttConfig): SpeechToText {
             });
             if (!resp.ok) throw await responseError(PROVIDER, resp);
             const parsed = recognizeResponse.safeParse(await resp.json());
-            if (!parsed.success) throw new ProviderError(PROVIDER, "unexpected response shape", resp.status, { retryable: false });
+            if (!parsed.success)
+              throw new ProviderError(PROVIDER, "unexpected response shape", resp.status, {
+                retryable: false,
+              });
             const alts = (parsed.data.results ?? []).map((r) => r.alternatives?.[0]);
-            const text = alts.map((a) => a?.transcript?.trim() ?? "").filter((t) => t.length > 0).join(" ");
+            const text = alts
+              .map((a) => a?.transcript?.trim() ?? "")
+              .filter((t) => t.length > 0)
+              .join(" ");
             const confidence = alts[0]?.confidence ?? 0;
-            emit({ type: "final", text, confidence, speechFinal: !fromFinalize, fromFinalize, startMs: fromMs, endMs: toMs });
+            emit({
+              type: "final",
+              text,
+              confidence,
+              speechFinal: !fromFinalize,
+              fromFinalize,
+              startMs: fromMs,
+              endMs: toMs,
+            });
             emit({ type: "utterance_end", lastWordEndMs: toMs });
           } catch (error) {
             emit({ type: "error", error: thrownError(PROVIDER, error, opts.signal) });
@@ -120,7 +140,8 @@ export function createGoogleStt(config: GoogleSttConfig): SpeechToText {
             while (kept > PRE_ROLL_MS * 8 && recent.length > 1) kept -= recent.shift()?.byteLength ?? 0;
           }
           for (const ev of events) {
-            if (ev.type === "silence_frame" && active && ev.silenceMs >= opts.endpointing.silenceMs) endUtterance(false);
+            if (ev.type === "silence_frame" && active && ev.silenceMs >= opts.endpointing.silenceMs)
+              endUtterance(false);
           }
           if (active && utteranceBytes >= maxBytes) endUtterance(false);
         },

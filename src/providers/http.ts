@@ -45,10 +45,15 @@ export async function responseError(provider: string, resp: Response): Promise<P
   }
   const code = errorCodeFromBody(body);
   const requestId = resp.headers.get("x-request-id") ?? resp.headers.get("request-id") ?? undefined;
-  return new ProviderError(provider, `HTTP ${resp.status}${code === undefined ? "" : ` ${code}`}`, resp.status, {
-    requestId,
-    ...(code !== undefined && NON_RETRYABLE_CODES.has(code) ? { retryable: false } : {}),
-  });
+  return new ProviderError(
+    provider,
+    `HTTP ${resp.status}${code === undefined ? "" : ` ${code}`}`,
+    resp.status,
+    {
+      requestId,
+      ...(code !== undefined && NON_RETRYABLE_CODES.has(code) ? { retryable: false } : {}),
+    },
+  );
 }
 
 /** Map a thrown fetch/stream failure to a ProviderError; caller aborts are not retryable. */

@@ -3,11 +3,11 @@ import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError } from "
 import { ProviderError } from "../lib/errors";
 import { AsyncQueue } from "./async-queue";
 import {
-  DECISION_TOOL_NAME,
-  ReplyFieldExtractor,
   buildDecisionMessages,
   buildDecisionTool,
+  DECISION_TOOL_NAME,
   parseDecisionArguments,
+  ReplyFieldExtractor,
 } from "./decision-tool";
 import type { Decision, DecisionRequest, DecisionStream, LanguageModel } from "./ports";
 
@@ -45,11 +45,16 @@ export function toProviderError(error: unknown, signal?: AbortSignal): ProviderE
   }
   if (error instanceof APIError) {
     const code = typeof error.code === "string" ? error.code : undefined;
-    return new ProviderError(PROVIDER, `API error${error.status === undefined ? "" : ` ${error.status}`}${code ? ` ${code}` : ""}`, error.status, {
-      requestId: error.requestID ?? undefined,
-      cause: error,
-      ...(code === "insufficient_quota" ? { retryable: false } : {}),
-    });
+    return new ProviderError(
+      PROVIDER,
+      `API error${error.status === undefined ? "" : ` ${error.status}`}${code ? ` ${code}` : ""}`,
+      error.status,
+      {
+        requestId: error.requestID ?? undefined,
+        cause: error,
+        ...(code === "insufficient_quota" ? { retryable: false } : {}),
+      },
+    );
   }
   return new ProviderError(PROVIDER, "stream failed", undefined, { retryable: true, cause: error });
 }
@@ -109,9 +114,14 @@ export function createOpenAiLlm(config: OpenAiConfig): LanguageModel {
       if (req.signal?.aborted === true) throw toProviderError(req.signal.reason, req.signal);
       const parsed = parseDecisionArguments(args, req.state);
       if (!parsed.ok) {
-        throw new ProviderError(PROVIDER, `unusable tool call: ${parsed.error}${content ? " (model replied with text)" : ""}`, undefined, {
-          retryable: false,
-        });
+        throw new ProviderError(
+          PROVIDER,
+          `unusable tool call: ${parsed.error}${content ? " (model replied with text)" : ""}`,
+          undefined,
+          {
+            retryable: false,
+          },
+        );
       }
       return { ...parsed.value, firstTokenMs: Math.max(0, firstTokenMs), model };
     };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
-  DECISION_SYSTEM_PROMPT,
-  ReplyFieldExtractor,
   buildDecisionMessages,
   buildDecisionTool,
+  DECISION_SYSTEM_PROMPT,
   parseDecisionArguments,
+  ReplyFieldExtractor,
 } from "../../src/providers/decision-tool";
 import type { DecisionState } from "../../src/providers/ports";
 

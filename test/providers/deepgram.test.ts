@@ -16,7 +16,12 @@ afterEach(async () => {
 const endpointing = { silenceMs: 300, utteranceEndMs: 1000 };
 
 function stt(apiKey = "dg-key") {
-  return createDeepgramStt({ apiKey, baseUrl: emu.wsUrl, openWebSocket: openNodeWebSocket, keepAliveMs: 300 });
+  return createDeepgramStt({
+    apiKey,
+    baseUrl: emu.wsUrl,
+    openWebSocket: openNodeWebSocket,
+    keepAliveMs: 300,
+  });
 }
 
 function collect(stream: SttStream): SttEvent[] {
@@ -39,7 +44,9 @@ function sendInFrames(stream: SttStream, audio: Uint8Array): void {
 
 describe("Deepgram adapter against the emulator", () => {
   it("builds the listen URL from config and the call's endpointing", () => {
-    const url = new URL(deepgramListenUrl({ baseUrl: "wss://x" }, { language: "en-GB", endpointing, tag: "c1" }));
+    const url = new URL(
+      deepgramListenUrl({ baseUrl: "wss://x" }, { language: "en-GB", endpointing, tag: "c1" }),
+    );
     expect(url.pathname).toBe("/v1/listen");
     expect(Object.fromEntries(url.searchParams)).toMatchObject({
       model: "nova-2",
@@ -67,7 +74,12 @@ describe("Deepgram adapter against the emulator", () => {
     const interims = events.filter((e) => e.type === "interim");
     expect(interims.length).toBeGreaterThan(1);
     const final = events.find((e) => e.type === "final");
-    expect(final).toMatchObject({ type: "final", text: "book me in for Tuesday", speechFinal: true, fromFinalize: false });
+    expect(final).toMatchObject({
+      type: "final",
+      text: "book me in for Tuesday",
+      speechFinal: true,
+      fromFinalize: false,
+    });
     expect(types.indexOf("final")).toBeLessThan(types.indexOf("utterance_end"));
     expect(emu.connections()[0]?.authorization).toBe("Token dg-key");
     await stream.close();
@@ -83,7 +95,10 @@ describe("Deepgram adapter against the emulator", () => {
     sendInFrames(stream, synthesizeSpeech("stop calling"));
     stream.finalize();
     await waitFor(() => events.some((e) => e.type === "final"));
-    expect(events.find((e) => e.type === "final")).toMatchObject({ fromFinalize: true, text: "stop calling me" });
+    expect(events.find((e) => e.type === "final")).toMatchObject({
+      fromFinalize: true,
+      text: "stop calling me",
+    });
     await stream.close();
   });
 
@@ -95,14 +110,18 @@ describe("Deepgram adapter against the emulator", () => {
   });
 
   it("rejects a bad key with a non-retryable ProviderError", async () => {
-    const err = await stt("wrong").connect({ language: "en-GB", endpointing }).catch((e: unknown) => e);
+    const err = await stt("wrong")
+      .connect({ language: "en-GB", endpointing })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ provider: "deepgram", status: 401, retryable: false });
   });
 
   it("maps a 503 handshake to a retryable ProviderError", async () => {
     emu.setFaults({ handshakeStatus: 503, handshakeFailures: 1 });
-    const err = await stt().connect({ language: "en-GB", endpointing }).catch((e: unknown) => e);
+    const err = await stt()
+      .connect({ language: "en-GB", endpointing })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 503, retryable: true });
     const ok = await stt().connect({ language: "en-GB", endpointing });
     await ok.close();

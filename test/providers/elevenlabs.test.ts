@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type ElevenLabsEmulator, type ElevenLabsEmulatorOptions, startElevenLabsEmulator } from "../../src/emulators/elevenlabs";
+import {
+  type ElevenLabsEmulator,
+  type ElevenLabsEmulatorOptions,
+  startElevenLabsEmulator,
+} from "../../src/emulators/elevenlabs";
 import { MS_PER_CHAR, openNodeWebSocket } from "../../src/emulators/voice-shared";
 import { ProviderError } from "../../src/lib/errors";
 import { createElevenLabsTts, parseElevenLabsMessage } from "../../src/providers/elevenlabs";
@@ -12,7 +16,13 @@ afterEach(async () => {
 
 async function setup(options: ElevenLabsEmulatorOptions = {}, apiKey = "xi-key", stallTimeoutMs = 5000) {
   emu = await startElevenLabsEmulator({ apiKey: "xi-key", ...options });
-  const tts = createElevenLabsTts({ apiKey, voiceId: "voice1", baseUrl: emu.url, openWebSocket: openNodeWebSocket, stallTimeoutMs });
+  const tts = createElevenLabsTts({
+    apiKey,
+    voiceId: "voice1",
+    baseUrl: emu.url,
+    openWebSocket: openNodeWebSocket,
+    stallTimeoutMs,
+  });
   return { emu, tts };
 }
 
@@ -24,8 +34,14 @@ async function drain(audio: AsyncIterable<Uint8Array>): Promise<number> {
 
 describe("ElevenLabs message parsing", () => {
   it("accepts both contextId/context_id and isFinal/is_final spellings", () => {
-    expect(parseElevenLabsMessage({ isFinal: true, contextId: "a" })).toEqual({ kind: "final", contextId: "a" });
-    expect(parseElevenLabsMessage({ is_final: true, context_id: "b" })).toEqual({ kind: "final", contextId: "b" });
+    expect(parseElevenLabsMessage({ isFinal: true, contextId: "a" })).toEqual({
+      kind: "final",
+      contextId: "a",
+    });
+    expect(parseElevenLabsMessage({ is_final: true, context_id: "b" })).toEqual({
+      kind: "final",
+      contextId: "b",
+    });
     const audio = parseElevenLabsMessage({ audio: "AAE=", context_id: "c" });
     expect(audio).toMatchObject({ kind: "audio", contextId: "c", final: false });
   });
@@ -113,7 +129,16 @@ describe("ElevenLabs adapter against the emulator", () => {
     expect(await drain(tts.synthesize("Hello there."))).toBe("Hello there.".length * MS_PER_CHAR * 8);
     emu.setFaults({ status: 503, failures: 1 });
     await expect(drain(tts.synthesize("Hi"))).rejects.toMatchObject({ status: 503, retryable: true });
-    const bad = createElevenLabsTts({ apiKey: "nope", voiceId: "v", baseUrl: emu.url, openWebSocket: openNodeWebSocket });
-    await expect(drain(bad.synthesize("Hi"))).rejects.toMatchObject({ status: 401, retryable: false, message: "HTTP 401 invalid_api_key" });
+    const bad = createElevenLabsTts({
+      apiKey: "nope",
+      voiceId: "v",
+      baseUrl: emu.url,
+      openWebSocket: openNodeWebSocket,
+    });
+    await expect(drain(bad.synthesize("Hi"))).rejects.toMatchObject({
+      status: 401,
+      retryable: false,
+      message: "HTTP 401 invalid_api_key",
+    });
   });
 });

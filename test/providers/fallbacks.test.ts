@@ -1,4 +1,4 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { silence, synthesizeSpeech } from "../../src/emulators/voice-shared";
@@ -19,7 +19,9 @@ afterEach(async () => {
 });
 
 /** A tiny fake of one REST endpoint; `reply` decides the response per request. */
-async function fake(reply: (seen: Seen, res: ServerResponse) => void): Promise<{ url: string; seen: Seen[] }> {
+async function fake(
+  reply: (seen: Seen, res: ServerResponse) => void,
+): Promise<{ url: string; seen: Seen[] }> {
   const seen: Seen[] = [];
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -73,7 +75,9 @@ describe("Azure TTS fallback", () => {
       res.writeHead(429);
       res.end();
     });
-    await expect(drain(createAzureTts({ apiKey: "az", baseUrl: url }).synthesize("hi"))).rejects.toMatchObject({ provider: "azure-tts", status: 429, retryable: true });
+    await expect(
+      drain(createAzureTts({ apiKey: "az", baseUrl: url }).synthesize("hi")),
+    ).rejects.toMatchObject({ provider: "azure-tts", status: 429, retryable: true });
   });
 });
 
@@ -81,10 +85,15 @@ describe("Google STT fallback", () => {
   it("endpoints locally and recognises the buffered utterance as MULAW 8000", async () => {
     const { url, seen } = await fake((_s, res) => {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ results: [{ alternatives: [{ transcript: "yes please", confidence: 0.91 }] }] }));
+      res.end(
+        JSON.stringify({ results: [{ alternatives: [{ transcript: "yes please", confidence: 0.91 }] }] }),
+      );
     });
     const stt = createGoogleStt({ apiKey: "g", baseUrl: url });
-    const stream = await stt.connect({ language: "en-GB", endpointing: { silenceMs: 300, utteranceEndMs: 1000 } });
+    const stream = await stt.connect({
+      language: "en-GB",
+      endpointing: { silenceMs: 300, utteranceEndMs: 1000 },
+    });
     const events: SttEvent[] = [];
     stream.onEvent((e) => events.push(e));
     for (const part of [silence(200), synthesizeSpeech("yes please"), silence(400)]) {
@@ -93,7 +102,10 @@ describe("Google STT fallback", () => {
     await stream.close();
     expect(events.map((e) => e.type)).toEqual(["speech_started", "final", "utterance_end", "closed"]);
     expect(events[1]).toMatchObject({ text: "yes please", speechFinal: true, confidence: 0.91 });
-    const body = JSON.parse(seen[0]?.body ?? "{}") as { config: Record<string, unknown>; audio: { content: string } };
+    const body = JSON.parse(seen[0]?.body ?? "{}") as {
+      config: Record<string, unknown>;
+      audio: { content: string };
+    };
     expect(body.config).toMatchObject({ encoding: "MULAW", sampleRateHertz: 8000, languageCode: "en-GB" });
     expect(Buffer.from(body.audio.content, "base64").length).toBeGreaterThan("yes please".length * 65 * 8);
     expect(seen[0]?.headers["x-goog-api-key"]).toBe("g");
@@ -104,7 +116,10 @@ describe("Google STT fallback", () => {
       res.writeHead(503);
       res.end(JSON.stringify({ error: { code: 503, status: "UNAVAILABLE" } }));
     });
-    const stream = await createGoogleStt({ apiKey: "g", baseUrl: url }).connect({ language: "en-GB", endpointing: { silenceMs: 300, utteranceEndMs: 1000 } });
+    const stream = await createGoogleStt({ apiKey: "g", baseUrl: url }).connect({
+      language: "en-GB",
+      endpointing: { silenceMs: 300, utteranceEndMs: 1000 },
+    });
     const events: SttEvent[] = [];
     stream.onEvent((e) => events.push(e));
     stream.sendAudio(synthesizeSpeech("hello"));

@@ -14,7 +14,12 @@ afterEach(async () => {
 });
 
 function llm(overrides: { apiKey?: string; timeoutMs?: number; maxRetries?: number } = {}) {
-  return createOpenAiLlm({ apiKey: overrides.apiKey ?? "sk-test", baseURL: emu.baseURL, timeoutMs: overrides.timeoutMs ?? 2000, maxRetries: overrides.maxRetries ?? 0 });
+  return createOpenAiLlm({
+    apiKey: overrides.apiKey ?? "sk-test",
+    baseURL: emu.baseURL,
+    timeoutMs: overrides.timeoutMs ?? 2000,
+    maxRetries: overrides.maxRetries ?? 0,
+  });
 }
 
 function request(userText: string, wantsReply = false): DecisionRequest {
@@ -37,7 +42,11 @@ function request(userText: string, wantsReply = false): DecisionRequest {
 describe("OpenAI adapter against the emulator", () => {
   it("classifies an affirmative turn and extracts captures through the narrow tool", async () => {
     const d = await llm().decide(request("Yes, Tuesday 10:30 is fine, my email is jo@example.com"));
-    expect(d).toMatchObject({ branch: "slot_selected", captures: { time: "tuesday 10:30", email: "jo@example.com" }, model: "gpt-4o-mini" });
+    expect(d).toMatchObject({
+      branch: "slot_selected",
+      captures: { time: "tuesday 10:30", email: "jo@example.com" },
+      model: "gpt-4o-mini",
+    });
     expect(d.reply).toBeUndefined();
     expect(d.firstTokenMs).toBeGreaterThanOrEqual(0);
     const sent = emu.requests()[0];
@@ -47,7 +56,13 @@ describe("OpenAI adapter against the emulator", () => {
       stream_options: { include_usage: true },
       max_completion_tokens: 80,
       tool_choice: { type: "function", function: { name: "decide" } },
-      messages: [{ role: "system", content: DECISION_SYSTEM_PROMPT }, { role: "system" }, { role: "assistant" }, { role: "user" }, { role: "system" }],
+      messages: [
+        { role: "system", content: DECISION_SYSTEM_PROMPT },
+        { role: "system" },
+        { role: "assistant" },
+        { role: "user" },
+        { role: "system" },
+      ],
     });
   });
 
@@ -70,7 +85,11 @@ describe("OpenAI adapter against the emulator", () => {
 
   it("maps 429 rate_limit_exceeded to a retryable ProviderError and insufficient_quota to a final one", async () => {
     emu.setFaults({ status: 429 });
-    await expect(llm().decide(request("yes"))).rejects.toMatchObject({ provider: "openai", status: 429, retryable: true });
+    await expect(llm().decide(request("yes"))).rejects.toMatchObject({
+      provider: "openai",
+      status: 429,
+      retryable: true,
+    });
     emu.setFaults({ status: 429, code: "insufficient_quota" });
     await expect(llm().decide(request("yes"))).rejects.toMatchObject({ status: 429, retryable: false });
   });
@@ -84,7 +103,9 @@ describe("OpenAI adapter against the emulator", () => {
 
   it("times out a stalled request with a retryable error", async () => {
     emu.setFaults({ stallMs: 1000 });
-    const err = await llm({ timeoutMs: 150 }).decide(request("yes")).catch((e: unknown) => e);
+    const err = await llm({ timeoutMs: 150 })
+      .decide(request("yes"))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ message: "request timed out", retryable: true });
   });
@@ -93,11 +114,13 @@ describe("OpenAI adapter against the emulator", () => {
     emu.setFaults({ disconnectAfterChunks: 4 });
     const stream = llm().decideStream(request("yes", true));
     await expect(stream.result).rejects.toMatchObject({ retryable: true });
-    await expect((async () => {
-      for await (const _ of stream.replyDeltas) {
-        // drain
-      }
-    })()).rejects.toBeInstanceOf(ProviderError);
+    await expect(
+      (async () => {
+        for await (const _ of stream.replyDeltas) {
+          // drain
+        }
+      })(),
+    ).rejects.toBeInstanceOf(ProviderError);
   });
 
   it("aborts on barge-in with a non-retryable error", async () => {
@@ -109,6 +132,9 @@ describe("OpenAI adapter against the emulator", () => {
   });
 
   it("rejects a bad key with 401", async () => {
-    await expect(llm({ apiKey: "sk-wrong" }).decide(request("yes"))).rejects.toMatchObject({ status: 401, retryable: false });
+    await expect(llm({ apiKey: "sk-wrong" }).decide(request("yes"))).rejects.toMatchObject({
+      status: 401,
+      retryable: false,
+    });
   });
 });
