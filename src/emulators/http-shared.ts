@@ -33,6 +33,8 @@ export interface FaultSpec {
   headers?: Record<string, string>;
   retryAfterSeconds?: number;
   stall?: boolean;
+  /** Run the real handler first (the write happens), then answer with this fault: a lost response. */
+  failAfterHandling?: boolean;
   /** Extra delay before answering this request. */
   delayMs?: number;
   /** Only requests whose path starts with this. */
@@ -194,6 +196,7 @@ export async function startHttpEmulator(
       const wait = latencyMs + (fault?.delayMs ?? 0);
       if (wait > 0) await delay(wait);
       if (fault?.stall) return; // never answered; the socket is destroyed on close()
+      if (fault?.failAfterHandling) await impl.handle(rec);
       if (fault?.status !== undefined) {
         const h: Record<string, string> = { ...fault.headers };
         if (fault.retryAfterSeconds !== undefined) h["retry-after"] = String(fault.retryAfterSeconds);
