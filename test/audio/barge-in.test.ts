@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createBargeInDetector } from "../../src/audio/barge-in";
-import { DEFAULT_VAD_CONFIG } from "../../src/audio/vad-config";
 import type { VadSnapshot } from "../../src/audio/vad";
+import { DEFAULT_VAD_CONFIG } from "../../src/audio/vad-config";
 import { loadFixtures, runVad, withNoise } from "./helpers";
 
 const fixtures = loadFixtures();
@@ -33,7 +33,8 @@ describe("barge-in", () => {
     "lets the agent finish over the backchannel %s (clean and 20 dB SNR)",
     async (_n, f) => {
       for (const detector of ["webrtc", "energy"] as const) {
-        for (const snr of [null, 20]) expect((await runVad(withNoise(f.mulaw, snr), detector)).decisions).toEqual([]);
+        for (const snr of [null, 20])
+          expect((await runVad(withNoise(f.mulaw, snr), detector)).decisions).toEqual([]);
       }
     },
   );
@@ -51,7 +52,12 @@ describe("barge-in", () => {
     const d = createBargeInDetector(DEFAULT_VAD_CONFIG.vad);
     expect(d.update(snap({}), 1440, true)).toBeNull();
     expect(d.update(snap({ frameIsSpeech: false }), 1500, true)).toBeNull();
-    expect(d.update(snap({}), 1520, true)).toEqual({ type: "barge_in", onsetMs: 1000, atMs: 1520, reactionMs: 520 });
+    expect(d.update(snap({}), 1520, true)).toEqual({
+      type: "barge_in",
+      onsetMs: 1000,
+      atMs: 1520,
+      reactionMs: 520,
+    });
     expect(d.update(snap({}), 1540, true)).toBeNull();
     d.update(snap({ onsetMs: null, speaking: false }), 2500, true);
     expect(d.update(snap({ onsetMs: 3000 }), 3500, true)).toMatchObject({ onsetMs: 3000, reactionMs: 500 });

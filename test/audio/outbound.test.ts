@@ -27,14 +27,22 @@ describe("outbound chunker", () => {
           expect(out).toEqual(expected);
           expect(chunks.map((c) => c.markName)).toEqual(chunks.map((_c, i) => `u7:${i}`));
           expect(chunks.slice(0, -1).every((c) => c.frames.length === framesPerChunk && !c.final)).toBe(true);
-          expect(chunks.every((c) => c.byteCount === c.frames.length * 160 && c.durationMs === c.frames.length * 20)).toBe(true);
+          expect(
+            chunks.every(
+              (c) => c.byteCount === c.frames.length * 160 && c.durationMs === c.frames.length * 20,
+            ),
+          ).toBe(true);
         },
       ),
     );
   });
 
   it("holds the remainder until more audio or flush", () => {
-    const c = createOutboundChunker({ utteranceId: "a", framesPerChunk: 2, markName: (id, i) => `${id}-${i}` });
+    const c = createOutboundChunker({
+      utteranceId: "a",
+      framesPerChunk: 2,
+      markName: (id, i) => `${id}-${i}`,
+    });
     expect(c.push(new Uint8Array(300))).toEqual([]);
     expect(c.pendingBytes).toBe(300);
     const [first] = c.push(new Uint8Array(100));

@@ -5,7 +5,8 @@ const TEXT = "Thanks for calling, I can book you in on Tuesday at ten.";
 
 function sendUtterance(t: PlaybackTracker, id: string, chunks: number, nowMs: number, text = TEXT) {
   t.setText(id, text);
-  for (let i = 0; i < chunks; i++) t.recordSent({ utteranceId: id, markName: `${id}:${i}`, byteCount: 800 }, nowMs);
+  for (let i = 0; i < chunks; i++)
+    t.recordSent({ utteranceId: id, markName: `${id}:${i}`, byteCount: 800 }, nowMs);
   t.endUtterance(id);
 }
 
@@ -19,7 +20,13 @@ describe("PlaybackTracker", () => {
     t.onMark("u1:1", 200);
     t.onMark("u1:2", 300);
     expect(t.isPlaying()).toBe(false);
-    expect(t.summary("u1")).toMatchObject({ sentMs: 300, heardMs: 300, cut: false, ended: true, settled: true });
+    expect(t.summary("u1")).toMatchObject({
+      sentMs: 300,
+      heardMs: 300,
+      cut: false,
+      ended: true,
+      settled: true,
+    });
     expect(t.heardText("u1")).toBe(TEXT);
   });
 

@@ -8,23 +8,32 @@ import { loadFixtures, runVad, webRtcRuntime, withNoise } from "./helpers";
 const speech = loadFixtures().filter((f) => f.kind === "speech");
 
 describe.each(["webrtc", "energy"] as const)("VAD (%s classifier) on espeak-ng speech", (detector) => {
-  it.each(speech.map((f) => [f.name, f] as const))("detects clean %s near its onset and ends after the max pause", async (_n, f) => {
-    const { events } = await runVad(f.mulaw, detector);
-    const start = events.find((e) => e.type === "speech_start");
-    const end = events.findLast((e) => e.type === "speech_end");
-    expect(start?.onsetMs).toBeGreaterThanOrEqual(f.onsetMs - 20);
-    expect(start?.onsetMs).toBeLessThanOrEqual(f.onsetMs + 100);
-    expect((start?.atMs ?? 0) - (start?.onsetMs ?? 0)).toBeGreaterThanOrEqual(200);
-    expect(end?.type === "speech_end" && end.atMs - end.lastSpeechMs).toBeGreaterThanOrEqual(500);
-    expect(end?.type === "speech_end" && Math.abs(end.lastSpeechMs - f.offsetMs)).toBeLessThanOrEqual(200);
-  });
+  it.each(speech.map((f) => [f.name, f] as const))(
+    "detects clean %s near its onset and ends after the max pause",
+    async (_n, f) => {
+      const { events } = await runVad(f.mulaw, detector);
+      const start = events.find((e) => e.type === "speech_start");
+      const end = events.findLast((e) => e.type === "speech_end");
+      expect(start?.onsetMs).toBeGreaterThanOrEqual(f.onsetMs - 20);
+      expect(start?.onsetMs).toBeLessThanOrEqual(f.onsetMs + 100);
+      expect((start?.atMs ?? 0) - (start?.onsetMs ?? 0)).toBeGreaterThanOrEqual(200);
+      expect(end?.type === "speech_end" && end.atMs - end.lastSpeechMs).toBeGreaterThanOrEqual(500);
+      expect(end?.type === "speech_end" && Math.abs(end.lastSpeechMs - f.offsetMs)).toBeLessThanOrEqual(200);
+    },
+  );
 
-  it.each([-50, -40, -30, -20])("never reports speech in 10 s of white noise at %d dBFS, from the start or after silence", async (level) => {
-    for (const pcm of [whiteNoise(10_000, level, 11), concatPcm([silence(1000), whiteNoise(10_000, level, 12)])]) {
-      const { events } = await runVad(pcmToMulaw(pcm), detector);
-      expect(events).toEqual([]);
-    }
-  });
+  it.each([-50, -40, -30, -20])(
+    "never reports speech in 10 s of white noise at %d dBFS, from the start or after silence",
+    async (level) => {
+      for (const pcm of [
+        whiteNoise(10_000, level, 11),
+        concatPcm([silence(1000), whiteNoise(10_000, level, 12)]),
+      ]) {
+        const { events } = await runVad(pcmToMulaw(pcm), detector);
+        expect(events).toEqual([]);
+      }
+    },
+  );
 
   it("ignores speech below the -42 dBFS noise gate", async () => {
     const f = speech[0];
@@ -37,13 +46,16 @@ describe.each(["webrtc", "energy"] as const)("VAD (%s classifier) on espeak-ng s
 });
 
 describe("VAD with the WebRTC classifier in noise", () => {
-  it.each(speech.map((f) => [f.name, f] as const))("detects %s at 10 dB SNR before the speech is over", async (_n, f) => {
-    const { events } = await runVad(withNoise(f.mulaw, 10), "webrtc");
-    const start = events.find((e) => e.type === "speech_start");
-    expect(start).toBeDefined();
-    expect(start?.atMs).toBeLessThan(f.offsetMs);
-    expect(start?.atMs).toBeGreaterThan(f.onsetMs);
-  });
+  it.each(speech.map((f) => [f.name, f] as const))(
+    "detects %s at 10 dB SNR before the speech is over",
+    async (_n, f) => {
+      const { events } = await runVad(withNoise(f.mulaw, 10), "webrtc");
+      const start = events.find((e) => e.type === "speech_start");
+      expect(start).toBeDefined();
+      expect(start?.atMs).toBeLessThan(f.offsetMs);
+      expect(start?.atMs).toBeGreaterThan(f.onsetMs);
+    },
+  );
 
   it("rejects frames that are not 10, 20 or 30 ms and cannot be used after dispose", async () => {
     const c = (await webRtcRuntime()).createClassifier(2);
