@@ -38,9 +38,14 @@ export const TimeZoneSchema = z
   .string()
   .refine(isTimeZone, "must be an IANA time zone such as Europe/London");
 
-/** Opening hours: local days and a half-open [start, end) local time range. */
+/** Opening hours: local days and a half-open [start, end) local time range; optionally closed on bank holidays. */
 export const WorkingHoursSchema = z
-  .object({ days: z.array(z.enum(WEEKDAYS)).min(1), start: HHMM, end: HHMM })
+  .object({
+    days: z.array(z.enum(WEEKDAYS)).min(1),
+    start: HHMM,
+    end: HHMM,
+    closedOnBankHolidays: z.boolean().optional(),
+  })
   .strict();
 
 /** When outbound calls may be placed (local time). Bank holidays (England & Wales) are excluded unless disabled. */

@@ -248,10 +248,14 @@ function weekdayName(index: number): Weekday {
   return WEEKDAYS[index] ?? "sun";
 }
 
-/** True when the local time of `instantMs` falls on an open day within [start, end). */
+/**
+ * True when the local time of `instantMs` falls on an open day within [start, end). With
+ * `closedOnBankHolidays`, England & Wales bank holidays count as closed.
+ */
 export function isWithinWorkingHours(instantMs: number, timeZone: string, hours: WorkingHours): boolean {
   const p = localParts(instantMs, timeZone);
   if (!hours.days.includes(weekdayName(p.weekday))) return false;
+  if (hours.closedOnBankHolidays === true && ENGLAND_WALES_BANK_HOLIDAYS.has(p.dateKey)) return false;
   const m = p.hour * 60 + p.minute;
   return m >= minutesOf(hours.start) && m < minutesOf(hours.end);
 }
