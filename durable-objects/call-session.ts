@@ -1,2 +1,348 @@
+/**
+ * CallSession: one Durable Object per call (`idFromName(CallSid)`). It terminates Twilio's media
+ * WebSocket itself, runs the call engine next to the caller, keeps the flow snapshot and the event
+ * outbox in its SQLite storage (written together on every transition), and flushes the outbox to
+ * Postgres from its alarm, off the hot path.
+ */
+
 import { DurableObject } from "cloudflare:workers";
-export class CallSession extends DurableObject {}
+import fvadWasm from "@echogarden/fvad-wasm/fvad.wasm";
+import {
+  DEFAULT_VAD_CONFIG,
+  type FrameClassifier,
+  instantiateWebRtcVad,
+  type WebRtcVadRuntime,
+} from "../src/audio";
+import { CallEngine } from "../src/call/engine";
+import { getFlow } from "../src/call/flows";
+import type { CallIO, CallMeta, CallRecord } from "../src/call/ports";
+import { parseInboundFrame, type StartFrame } from "../src/call/twilio-frames";
+import { actionRunner, providerPorts, r2UtteranceCache, twilioClient } from "../src/call/wiring";
+import type { AppConfig } from "../src/config/config";
+import { configFor } from "../src/config/context";
+import type { FlowSnapshot } from "../src/flow/types";
+import { createLogger, type Logger } from "../src/lib/log";
+import { EVENT_TYPES } from "../src/store/call-event";
+import { PostgresEventStore } from "../src/store/event-store";
+import { neonConnect } from "../src/store/neon";
+import { type CallEventInput, Outbox } from "../src/store/outbox";
+import { flushOutbox } from "../src/store/outbox-flush";
+import { verifyStreamToken } from "../src/telephony/stream-token";
+
+type AnsweredBy = "human" | "machine" | "unknown";
+
+const hotUtterances = new Map<string, Uint8Array>();
+let webRtcVad: Promise<WebRtcVadRuntime> | null = null;
+
+/** The WebRTC VAD (WASM), instantiated once per isolate; the energy VAD is the fallback. */
+async function vadClassifier(log: Logger): Promise<FrameClassifier | undefined> {
+  if (DEFAULT_VAD_CONFIG.vad.detector !== "webrtc") return undefined;
+  try {
+    webRtcVad ??= instantiateWebRtcVad(fvadWasm);
+    return (await webRtcVad).createClassifier(DEFAULT_VAD_CONFIG.vad.webrtcMode);
+  } catch (err) {
+    log.warn("webrtc vad unavailable; using the energy vad", {
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return undefined;
+  }
+}
+
+export class CallSession extends DurableObject<Env> {
+  private readonly config: AppConfig;
+  private readonly log: Logger;
+  private readonly outbox: Outbox;
+  private engine: CallEngine | null = null;
+  private socket: WebSocket | null = null;
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private alarmArmed = false;
+  private pendingAmd: AnsweredBy | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = configFor(env);
+    this.log = createLogger({ component: "call-session" }, this.config.logLevel);
+    this.outbox = new Outbox(ctx.storage.sql, { log: this.log });
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS call_record (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)",
+    );
+  }
+
+  /** Twilio's media WebSocket, already signature-checked by the Worker route. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json(
+        { error: { code: "upgrade_required", message: "Expected a WebSocket upgrade" } },
+        { status: 426 },
+      );
+    }
+    const pathCallSid = new URL(request.url).pathname.split("/").pop() ?? "";
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    server.accept();
+    this.attach(server, pathCallSid);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private attach(ws: WebSocket, pathCallSid: string): void {
+    let starting: Promise<void> | null = null;
+    ws.addEventListener("message", (ev) => {
+      const parsed = parseInboundFrame(ev.data);
+      if (!parsed.ok) {
+        this.log.warn("media frame dropped", { reason: parsed.reason });
+        return;
+      }
+      const frame = parsed.frame;
+      const engine = this.socket === ws ? this.engine : null;
+      switch (frame.event) {
+        case "connected":
+          return;
+        case "start":
+          starting ??= this.start(ws, pathCallSid, frame).catch((err: unknown) => {
+            this.log.error("call start failed", { error: err instanceof Error ? err.message : String(err) });
+            ws.close(1011, "call could not start");
+          });
+          return;
+        case "media":
+          // Audio before a valid start (token checked) is never processed.
+          engine?.onMedia(frame.media.payload, frame.media.timestamp);
+          return;
+        case "mark":
+          engine?.onMark(frame.mark.name);
+          return;
+        case "dtmf":
+          engine?.onDtmf(frame.dtmf.digit);
+          return;
+        case "stop":
+          if (engine) this.ctx.waitUntil(engine.hangupReceived());
+          return;
+      }
+    });
+    ws.addEventListener("close", () => {
+      if (this.socket !== ws) return;
+      this.socket = null;
+      const engine = this.engine;
+      this.engine = null;
+      // The socket went away without `stop` (network, eviction): state is in storage; a reconnect resumes.
+      if (engine) this.ctx.waitUntil(engine.shutdown());
+    });
+  }
+
+  private async start(ws: WebSocket, pathCallSid: string, frame: StartFrame): Promise<void> {
+    const callSid = frame.start.callSid;
+    const params = frame.start.customParameters;
+    const token = await verifyStreamToken(this.config.streamTokenSecret, callSid, params.token, Date.now());
+    if (!token.ok || callSid !== pathCallSid) {
+      this.log.warn("media stream refused", {
+        callSid,
+        reason: token.ok ? "call_sid_mismatch" : token.reason,
+      });
+      ws.close(1008, "invalid stream token");
+      return;
+    }
+    const stored = this.loadRecord();
+    const resume = stored && stored.callSid === callSid ? stored : null;
+    if (resume?.snapshot.status === "ended") {
+      ws.close(1000, "call already ended");
+      return;
+    }
+    const meta: CallMeta = resume
+      ? { ...resume.meta, streamSid: frame.streamSid }
+      : {
+          callSid,
+          streamSid: frame.streamSid,
+          flowId: params.flow ?? this.config.defaultFlow,
+          direction: params.direction ?? "inbound",
+          from: params.from ?? "",
+          to: params.to ?? "",
+          campaign: params.campaign ?? null,
+          startedAtMs: Date.now(),
+        };
+    const flow = getFlow(meta.flowId);
+    if (!flow) {
+      this.log.error("unknown flow", { flowId: meta.flowId });
+      ws.close(1011, "unknown flow");
+      return;
+    }
+    const vars: Record<string, string> = {};
+    for (const [k, v] of Object.entries(params)) if (k.startsWith("var_")) vars[k.slice(4)] = v;
+
+    this.engine?.shutdown().catch(() => undefined);
+    const classifier = await vadClassifier(this.log);
+    this.socket = ws;
+    const engine = new CallEngine(
+      {
+        flow,
+        meta,
+        vars,
+        resume: resume?.snapshot ?? null,
+        vadConfig: DEFAULT_VAD_CONFIG,
+        models: { fast: this.config.openai.model, reasoning: this.config.openai.reasoningModel },
+        llmTimeoutMs: this.config.openai.timeoutMs,
+        maxCallDurationMs: this.config.maxCallDurationMs,
+        ...(classifier ? { classifier } : {}),
+        persona: "You are a polite UK phone assistant. Keep any reply under 30 words.",
+      },
+      this.io(ws, meta),
+    );
+    this.engine = engine;
+    engine.finished.then(() => {
+      if (this.socket === ws) ws.close(1000, "call ended");
+    });
+    await engine.begin();
+    if (this.pendingAmd) {
+      engine.onAmd(this.pendingAmd);
+      this.pendingAmd = null;
+    }
+  }
+
+  private io(ws: WebSocket, meta: CallMeta): CallIO {
+    const config = this.config;
+    const log = this.log.child({ callSid: meta.callSid });
+    const ports = providerPorts(config);
+    const twilio = twilioClient(config);
+    const counterpart = meta.direction.startsWith("outbound") ? meta.to : meta.from;
+    return {
+      ...ports,
+      send: (frame) => {
+        if (this.socket === ws) ws.send(JSON.stringify(frame));
+      },
+      closeMedia: (code, reason) => ws.close(code, reason),
+      persist: (record, events) => this.persist(record, events),
+      runAction: actionRunner(
+        config,
+        { callSid: meta.callSid, calleePhone: counterpart, log },
+        {
+          add: async (entry) => {
+            this.persist(null, [
+              {
+                callSid: meta.callSid,
+                atMs: Date.now(),
+                type: EVENT_TYPES.optOutRecorded,
+                payload: { phone: entry.phone, source: entry.source, reason: entry.reason },
+              },
+            ]);
+          },
+        },
+      ),
+      hangup: async () => {
+        await twilio.updateCall(meta.callSid, { status: "completed" });
+      },
+      transfer: async (target) => {
+        const to = (target ?? "").replace(/[^+0-9]/g, "");
+        if (!to) throw new Error("transfer needs a target number");
+        await twilio.updateCall(meta.callSid, { twiml: `<Response><Dial>${to}</Dial></Response>` });
+      },
+      cache: r2UtteranceCache(
+        this.env.MEDIA,
+        { voiceId: config.elevenlabs.voiceId, modelId: config.elevenlabs.modelId },
+        (p) => this.ctx.waitUntil(p),
+        hotUtterances,
+      ),
+      timers: {
+        set: (name, delayMs, fn) => {
+          const old = this.timers.get(name);
+          if (old) clearTimeout(old);
+          this.timers.set(
+            name,
+            setTimeout(() => {
+              this.timers.delete(name);
+              fn();
+            }, delayMs),
+          );
+        },
+        clear: (name) => {
+          const t = this.timers.get(name);
+          if (t) clearTimeout(t);
+          this.timers.delete(name);
+        },
+        clearAll: () => {
+          for (const t of this.timers.values()) clearTimeout(t);
+          this.timers.clear();
+        },
+      },
+      nowMs: () => Date.now(),
+      log,
+    };
+  }
+
+  private loadRecord(): CallRecord | null {
+    const row = this.ctx.storage.sql
+      .exec<{ json: string }>("SELECT json FROM call_record WHERE id = 1")
+      .toArray()[0];
+    return row ? (JSON.parse(row.json) as CallRecord) : null;
+  }
+
+  /** Snapshot and events in one transaction; the flush happens later, from the alarm. */
+  private persist(record: CallRecord | null, events: CallEventInput[]): void {
+    this.ctx.storage.transactionSync(() => {
+      if (record) {
+        this.ctx.storage.sql.exec(
+          "INSERT INTO call_record (id, json) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json",
+          JSON.stringify(record),
+        );
+      }
+      if (events.length > 0) this.outbox.appendInTransaction(events);
+    });
+    if (events.length > 0) this.armFlush(250);
+  }
+
+  private armFlush(delayMs: number): void {
+    if (this.alarmArmed || !this.config.database) return;
+    this.alarmArmed = true;
+    this.ctx.waitUntil(this.ctx.storage.setAlarm(Date.now() + delayMs));
+  }
+
+  /** Flush the outbox to Postgres; on failure the next alarm retries with backoff. */
+  override async alarm(): Promise<void> {
+    this.alarmArmed = false;
+    const db = this.config.database;
+    if (!db) return;
+    const store = new PostgresEventStore(
+      neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy }),
+      this.log,
+    );
+    const result = await flushOutbox(this.outbox, store, this.log);
+    if (result.nextDelayMs !== undefined) {
+      this.alarmArmed = true;
+      await this.ctx.storage.setAlarm(Date.now() + result.nextDelayMs);
+    }
+  }
+
+  /** Twilio status callback for this call. */
+  async callStatus(callSid: string, status: string, durationSeconds: number | null): Promise<void> {
+    const terminal = ["completed", "busy", "failed", "no-answer", "canceled"].includes(status);
+    if (!terminal) return;
+    const record = this.loadRecord();
+    const snapshot: FlowSnapshot | undefined = record?.snapshot;
+    const outcome = status === "completed" ? (snapshot?.endReason ?? "completed") : status;
+    this.persist(null, [
+      {
+        callSid,
+        atMs: Date.now(),
+        type: EVENT_TYPES.callEnded,
+        payload: {
+          outcome,
+          reason: status,
+          ...(durationSeconds === null ? {} : { durationMs: durationSeconds * 1000 }),
+        },
+      },
+    ]);
+    const engine = this.engine;
+    if (engine) await engine.hangupReceived();
+  }
+
+  /** Asynchronous AMD result for this call. */
+  async amdResult(callSid: string, answeredBy: string): Promise<void> {
+    const result: AnsweredBy =
+      answeredBy === "human" ? "human" : answeredBy === "unknown" ? "unknown" : "machine";
+    this.persist(null, [{ callSid, atMs: Date.now(), type: EVENT_TYPES.amdResult, payload: { answeredBy } }]);
+    if (this.engine) this.engine.onAmd(result);
+    else this.pendingAmd = result;
+  }
+
+  /** Test and operator hook: the stored record and outbox size. */
+  async inspect(): Promise<{ record: CallRecord | null; outboxSize: number }> {
+    return { record: this.loadRecord(), outboxSize: this.outbox.stats().size };
+  }
+}

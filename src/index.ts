@@ -10,6 +10,7 @@ import { configFor, loggerFor } from "./config/context";
 import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { healthRoutes } from "./routes/health";
+import { twilioRoutes } from "./routes/twilio";
 
 const app = new Hono<AppEnv>();
 
@@ -23,6 +24,7 @@ app.use(async (c, next) => {
 });
 
 app.route("/", healthRoutes);
+app.route("/", twilioRoutes);
 
 app.notFound((c) => c.json({ error: { code: "not_found", message: "No such route" } }, 404));
 

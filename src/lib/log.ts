@@ -7,7 +7,18 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
 
 export const PII_FIELDS = new Set([
-  "from", "to", "phone", "number", "email", "name", "transcript", "text", "digit", "digits", "caller", "callee",
+  "from",
+  "to",
+  "phone",
+  "number",
+  "email",
+  "name",
+  "transcript",
+  "text",
+  "digit",
+  "digits",
+  "caller",
+  "callee",
 ]);
 
 export interface Logger {
@@ -37,7 +48,11 @@ const consoleSink: LogSink = (level, msg, fields) => {
 };
 
 /** Create a logger. `minLevel` drops chattier levels; `sink` defaults to one JSON line per record on the console. */
-export function createLogger(base: LogFields = {}, minLevel: LogLevel = "info", sink: LogSink = consoleSink): Logger {
+export function createLogger(
+  base: LogFields = {},
+  minLevel: LogLevel = "info",
+  sink: LogSink = consoleSink,
+): Logger {
   const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (order[level] < order[minLevel]) return;

@@ -1,0 +1,434 @@
+/**
+ * One call, end to end, with all I/O injected: Twilio frames in, flow steps, the agent's speech out.
+ * The Durable Object is a thin shell around it. Flow steps are serialised through one queue so
+ * socket events, action results and timers never interleave inside a transition.
+ */
+import { base64ToBytes, type FrameClassifier, PlaybackTracker, type VadConfig } from "../audio";
+import { initialSnapshot, resumeEffects, step } from "../flow/interpreter";
+import type { Flow } from "../flow/schema";
+import type { Effect, FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/types";
+import type { HistoryEntry, TtsSession } from "../providers/ports";
+import { EVENT_TYPES } from "../store/call-event";
+import type { CallEventInput } from "../store/outbox";
+import { classifyFastPath } from "../turn/fast-path";
+import { callStartedEvent, flowLogToEvent } from "./events";
+import { type CallerTurn, Listener } from "./listener";
+import type { CallIO, CallMeta } from "./ports";
+import { Speaker } from "./speaker";
+import { TurnClock } from "./turn-clock";
+
+export interface EngineOptions {
+  flow: Flow;
+  meta: CallMeta;
+  vars: Record<string, string>;
+  /** Snapshot from storage when the call resumes after a restart. */
+  resume: FlowSnapshot | null;
+  vadConfig: VadConfig;
+  models: { fast: string; reasoning: string };
+  llmTimeoutMs: number;
+  maxCallDurationMs: number;
+  classifier?: FrameClassifier;
+  /** Short per-call system text for the LLM (persona, business). */
+  persona: string;
+}
+
+const MAX_HISTORY = 12;
+
+export class CallEngine {
+  private snapshot: FlowSnapshot;
+  private readonly tracker = new PlaybackTracker();
+  private readonly speaker: Speaker;
+  private readonly listener: Listener;
+  private queue: Promise<void> = Promise.resolve();
+  private listening: ListeningSpec | null = null;
+  private turnAbort: AbortController | null = null;
+  private tts: Promise<TtsSession> | null = null;
+  private readonly history: HistoryEntry[] = [];
+  private readonly spoken = new Map<string, string>();
+  private readonly turnClock: TurnClock;
+  private utteranceSeq = 0;
+  private ended = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Resolves when the call's flow has ended and its last line was played. */
+  readonly finished: Promise<string>;
+  private finish: (reason: string) => void = () => undefined;
+
+  constructor(
+    private readonly opts: EngineOptions,
+    private readonly io: CallIO,
+  ) {
+    this.snapshot = opts.resume ?? initialSnapshot(opts.flow, opts.vars, io.nowMs());
+    this.turnClock = new TurnClock((payload) =>
+      this.persistEvents([
+        { callSid: opts.meta.callSid, atMs: io.nowMs(), type: EVENT_TYPES.turnLatency, payload },
+      ]),
+    );
+    this.finished = new Promise((r) => {
+      this.finish = r;
+    });
+    this.speaker = new Speaker({
+      streamSid: opts.meta.streamSid,
+      send: (f) => io.send(f),
+      tracker: this.tracker,
+      cache: io.cache,
+      ttsSession: () => {
+        this.tts ??= io.tts.openSession();
+        return this.tts;
+      },
+      nowMs: () => io.nowMs(),
+      log: io.log,
+      callerSpeaking: () => this.listener.speaking,
+      ttsGateMs: opts.vadConfig.vad.ttsGateMs,
+    });
+    this.listener = new Listener(
+      opts.vadConfig,
+      {
+        agentSpeaking: () => this.tracker.isPlaying(),
+        onBargeIn: (d) => this.bargeIn(d.reactionMs),
+        onTurn: (t) => this.enqueue(() => this.handleTurn(t)),
+        onInterim: () => this.io.timers.clear("no_speech"),
+        onSttError: (message) => io.log.warn("stt stream error", { error: message }),
+        nowMs: () => io.nowMs(),
+      },
+      opts.classifier,
+    );
+  }
+
+  get state(): FlowSnapshot {
+    return this.snapshot;
+  }
+
+  /** Start (or resume) the call: open STT, then greet or pick up where the flow was. */
+  async begin(): Promise<void> {
+    const { io, opts } = this;
+    io.timers.set(
+      "max_duration",
+      Math.max(0, opts.maxCallDurationMs - (io.nowMs() - opts.meta.startedAtMs)),
+      () => this.enqueue(() => this.apply({ type: "max_duration" })),
+    );
+    this.connectStt();
+    if (opts.resume) {
+      io.log.info("call resumed", { callSid: opts.meta.callSid, state: this.snapshot.state });
+      this.enqueue(() => this.run(resumeEffects(opts.flow, this.snapshot), []));
+    } else {
+      this.enqueue(() => this.apply({ type: "start" }, [callStartedEvent(opts.meta)]));
+    }
+    await this.queue;
+  }
+
+  private connectStt(): void {
+    const { io, opts } = this;
+    io.stt
+      .connect({
+        language: "en-GB",
+        endpointing: {
+          silenceMs: opts.vadConfig.endpointing.silenceDurationMs,
+          utteranceEndMs: opts.vadConfig.endpointing.utteranceEndMs,
+        },
+        tag: opts.meta.callSid,
+      })
+      .then((stt) => this.listener.attach(stt))
+      .catch((err: unknown) =>
+        io.log.error("stt connect failed", { error: err instanceof Error ? err.message : String(err) }),
+      );
+  }
+
+  /** Inbound `media` frame: a malformed payload is dropped, the call goes on. */
+  onMedia(payload: string, timestampMs: number): void {
+    if (this.ended) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = base64ToBytes(payload);
+    } catch {
+      this.io.log.warn("media payload dropped", { reason: "bad base64" });
+      return;
+    }
+    const events = this.listener.pushFrame(bytes, timestampMs);
+    for (const e of events) if (e.type === "speech_start") this.io.timers.clear("no_speech");
+  }
+
+  onMark(name: string): void {
+    const r = this.tracker.onMark(name, this.io.nowMs());
+    if (r.status === "heard") this.turnClock.played(name, this.io.nowMs());
+    if (!this.tracker.isPlaying()) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+      this.armNoSpeech();
+    }
+  }
+
+  onDtmf(digit: string): void {
+    this.enqueue(async () => {
+      if (!this.listening) return;
+      this.io.timers.clear("no_speech");
+      this.bargeIn(0);
+      await this.apply({ type: "dtmf", digit });
+    });
+  }
+
+  onAmd(result: "human" | "machine" | "unknown"): void {
+    this.enqueue(() => this.apply({ type: "amd", result }));
+  }
+
+  /** The caller hung up or the stream stopped. */
+  async hangupReceived(): Promise<void> {
+    if (!this.ended) this.enqueue(() => this.apply({ type: "caller_hangup" }));
+    await this.queue;
+    await this.shutdown();
+  }
+
+  async shutdown(): Promise<void> {
+    this.ended = true;
+    this.io.timers.clearAll();
+    this.turnAbort?.abort();
+    this.speaker.cancel();
+    this.listener.dispose();
+    const tts = this.tts;
+    this.tts = null;
+    if (tts) await tts.then((s) => s.close()).catch(() => undefined);
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((err: unknown) => {
+      this.io.log.error("call task failed", { error: err instanceof Error ? err.message : String(err) });
+    });
+  }
+
+  private bargeIn(reactionMs: number): void {
+    if (!this.tracker.isPlaying()) return;
+    const { io, opts } = this;
+    io.send({ event: "clear", streamSid: opts.meta.streamSid });
+    this.speaker.cancel();
+    this.turnAbort?.abort();
+    const cut = this.tracker.clear(io.nowMs());
+    for (const id of cut) this.rememberHeard(id);
+    this.persistEvents([
+      {
+        callSid: opts.meta.callSid,
+        atMs: io.nowMs(),
+        type: "call.barge_in",
+        payload: { reactionMs, cut: cut.length },
+      },
+    ]);
+  }
+
+  /** Keep in history only what the caller actually heard of an agent line. */
+  private rememberHeard(utteranceId: string): void {
+    const text = this.spoken.get(utteranceId);
+    if (text === undefined) return;
+    this.spoken.delete(utteranceId);
+    const heard = this.tracker.heardText(utteranceId);
+    const entry = heard.length < text.length ? `${heard} [interrupted]` : text;
+    if (heard.trim() || entry !== text) this.pushHistory({ role: "assistant", text: entry });
+  }
+
+  private pushHistory(entry: HistoryEntry): void {
+    this.history.push(entry);
+    if (this.history.length > MAX_HISTORY) this.history.splice(0, this.history.length - MAX_HISTORY);
+  }
+
+  private async handleTurn(turn: CallerTurn): Promise<void> {
+    const spec = this.listening;
+    if (!spec || this.ended) return;
+    this.io.timers.clear("no_speech");
+    for (const id of [...this.spoken.keys()]) this.rememberHeard(id);
+    this.pushHistory({ role: "user", text: turn.text });
+    this.turnClock.begin(turn);
+    const fast = classifyFastPath({ text: turn.text, branches: spec.branches, captures: spec.captures });
+    if (fast.decision === "opt_out") {
+      this.turnClock.decided("fast_path", this.io.nowMs());
+      return this.apply({ type: "opt_out" });
+    }
+    if (fast.decision === "branch") {
+      this.turnClock.decided("fast_path", this.io.nowMs());
+      return this.apply({ type: "intent", branch: fast.branch, captures: fast.captures, text: turn.text });
+    }
+    const abort = new AbortController();
+    this.turnAbort = abort;
+    const timer = setTimeout(() => abort.abort(), this.opts.llmTimeoutMs);
+    try {
+      const decision = await this.io.llm.decide({
+        model: spec.reasoning ? this.opts.models.reasoning : this.opts.models.fast,
+        system: this.opts.persona,
+        history: this.history,
+        state: {
+          id: spec.stateId,
+          prompt: this.statePrompt(spec.stateId),
+          branches: [...spec.branches, ...spec.globalBranches],
+          captures: spec.captures,
+          wantsReply: spec.reply,
+        },
+        signal: abort.signal,
+      });
+      this.turnClock.decided("llm", this.io.nowMs(), decision.firstTokenMs);
+      if (decision.branch === "opt_out" && spec.globalBranches.includes("opt_out"))
+        return this.apply({ type: "opt_out" });
+      if (decision.reply && spec.reply)
+        await this.say({ text: decision.reply, cacheable: false }, spec.stateId);
+      return this.apply({
+        type: "intent",
+        branch: decision.branch,
+        captures: decision.captures,
+        text: turn.text,
+      });
+    } catch (err) {
+      if (abort.signal.aborted && this.turnAbort !== abort) return; // barge-in superseded this turn
+      this.io.log.warn("llm failed; taking the flow's fallback", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+      this.persistEvents([
+        {
+          callSid: this.opts.meta.callSid,
+          atMs: this.io.nowMs(),
+          type: "llm.failed",
+          payload: { state: spec.stateId },
+        },
+      ]);
+      const unclear = spec.branches.find((b) => b === "unclear" || b === "unknown" || b === "clarify");
+      return this.apply(
+        unclear ? { type: "intent", branch: unclear, text: turn.text } : { type: "no_speech" },
+      );
+    } finally {
+      clearTimeout(timer);
+      if (this.turnAbort === abort) this.turnAbort = null;
+    }
+  }
+
+  private statePrompt(stateId: string): string {
+    const state = this.opts.flow.states[stateId];
+    return state?.ask ?? state?.say ?? "";
+  }
+
+  /** Feed one event to the flow, persist the result, then carry out its effects. */
+  private async apply(event: FlowEvent, extra: CallEventInput[] = []): Promise<void> {
+    if (this.snapshot.status === "ended") return;
+    const now = this.io.nowMs();
+    const { snapshot, effects } = step(this.opts.flow, this.snapshot, event, now);
+    this.snapshot = snapshot;
+    await this.run(effects, extra);
+  }
+
+  private async run(effects: Effect[], extra: CallEventInput[]): Promise<void> {
+    const { io, opts } = this;
+    const now = io.nowMs();
+    const events = [...extra];
+    for (const e of effects) if (e.type === "log") events.push(flowLogToEvent(opts.meta, e.event, now));
+    this.listening = null;
+    io.persist({ callSid: opts.meta.callSid, snapshot: this.snapshot, meta: opts.meta }, events);
+
+    for (const effect of effects) {
+      switch (effect.type) {
+        case "say":
+          await this.say(effect, effect.stateId);
+          break;
+        case "listen":
+          this.listening = effect;
+          this.armNoSpeech();
+          break;
+        case "run_actions":
+          this.runActions(effect.actions);
+          break;
+        case "hangup":
+          await this.endCall(() => io.hangup(), effect.reason);
+          break;
+        case "transfer":
+          await this.endCall(() => io.transfer(effect.target), "transfer");
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private async say(line: { text: string; cacheable: boolean }, stateId: string): Promise<void> {
+    const id = `u${++this.utteranceSeq}`;
+    this.spoken.set(id, line.text);
+    this.turnClock.queued(id);
+    const outcome = this.speaker.speak({ id, text: line.text, cacheable: line.cacheable });
+    // Speech is queued, not awaited: listening starts while the line plays, so barge-in works.
+    outcome.then(
+      (o) => this.turnClock.spoke(id, o.timing),
+      () => undefined,
+    );
+    this.io.log.debug("line queued", { state: stateId, utteranceId: id, cacheable: line.cacheable });
+  }
+
+  private runActions(actions: { id: string; name: string; params: Record<string, string> }[]): void {
+    for (const action of actions) {
+      const abort = new AbortController();
+      this.io.runAction(action.name, action.params, abort.signal).then((result) =>
+        this.enqueue(() =>
+          this.apply(
+            result.ok
+              ? {
+                  type: "action_result",
+                  actionId: action.id,
+                  ok: true,
+                  data: result.data,
+                  ...(result.outcome ? { outcome: result.outcome } : {}),
+                }
+              : { type: "action_result", actionId: action.id, ok: false },
+            [
+              {
+                callSid: this.opts.meta.callSid,
+                atMs: this.io.nowMs(),
+                type: "action.result",
+                payload: {
+                  action: action.name,
+                  ok: result.ok,
+                  ...(result.ok ? {} : { error: result.error }),
+                },
+              },
+            ],
+          ),
+        ),
+      );
+    }
+  }
+
+  /** No-speech timer runs only while listening and once the agent's audio has played out. */
+  private armNoSpeech(): void {
+    const spec = this.listening;
+    if (!spec || this.tracker.isPlaying() || this.listener.speaking) return;
+    this.io.timers.set("no_speech", spec.noSpeechTimeoutMs, () =>
+      this.enqueue(async () => {
+        if (this.listening === spec) await this.apply({ type: "no_speech" });
+      }),
+    );
+  }
+
+  private whenIdle(maxWaitMs: number): Promise<void> {
+    if (!this.tracker.isPlaying()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, maxWaitMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private async endCall(action: () => Promise<void>, reason: string): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.speaker.drained();
+    await this.whenIdle(15_000);
+    try {
+      await action();
+    } catch (err) {
+      this.io.log.error("call control failed", {
+        reason,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    this.finish(reason);
+  }
+
+  private persistEvents(events: CallEventInput[]): void {
+    this.io.persist(
+      { callSid: this.opts.meta.callSid, snapshot: this.snapshot, meta: this.opts.meta },
+      events,
+    );
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The caller's side: each inbound 20 ms µ-law frame goes to the local VAD (speech timing, barge-in)
+ * and to the STT stream; STT finals are assembled into one caller turn, ended by `speech_final` or
+ * `UtteranceEnd`, whichever comes first.
+ */
+import {
+  type BargeInDecision,
+  createBargeInDetector,
+  createVad,
+  FRAME_MS,
+  type FrameClassifier,
+  type VadConfig,
+  type VadEvent,
+} from "../audio";
+import type { SttEvent, SttStream } from "../providers/ports";
+
+/** A finished caller turn. */
+export interface CallerTurn {
+  text: string;
+  confidence: number;
+  /** Engine-clock time when the STT final that ended the turn arrived. */
+  sttFinalAtMs: number;
+  /** Engine-clock time of the end-of-turn decision. */
+  endpointAtMs: number;
+  /** Engine-clock time the local VAD heard the caller stop, if it did. */
+  speechEndAtMs: number | null;
+}
+
+export interface ListenerHooks {
+  agentSpeaking(): boolean;
+  onBargeIn(decision: BargeInDecision): void;
+  onTurn(turn: CallerTurn): void;
+  onInterim(text: string): void;
+  onSttError(message: string): void;
+  nowMs(): number;
+}
+
+export class Listener {
+  private readonly vad;
+  private readonly bargeIn;
+  private stt: SttStream | null = null;
+  private finals: string[] = [];
+  private confidence = 1;
+  private lastSpeechEndAtMs: number | null = null;
+  private lastFinalAtMs = 0;
+  /** Engine clock minus media clock, learned from frames: maps media timestamps to wall time. */
+  private clockOffsetMs: number | null = null;
+
+  constructor(
+    config: VadConfig,
+    private readonly hooks: ListenerHooks,
+    classifier?: FrameClassifier,
+  ) {
+    this.vad = createVad(config.vad, classifier ? { classifier } : {});
+    this.bargeIn = createBargeInDetector(config.vad);
+  }
+
+  /** Attach (or replace, after a reconnect or fallback) the STT stream. */
+  attach(stt: SttStream): void {
+    this.stt = stt;
+    stt.onEvent((e) => this.onStt(e));
+  }
+
+  get speaking(): boolean {
+    return this.vad.snapshot().speaking;
+  }
+
+  /** One inbound frame. Returns the VAD events it produced. */
+  pushFrame(frame: Uint8Array, mediaTimestampMs: number): VadEvent[] {
+    const now = this.hooks.nowMs();
+    if (this.clockOffsetMs === null) this.clockOffsetMs = now - mediaTimestampMs;
+    this.stt?.sendAudio(frame);
+    const events = this.vad.push(frame, mediaTimestampMs);
+    for (const e of events) {
+      if (e.type === "speech_end") this.lastSpeechEndAtMs = e.lastSpeechMs + this.clockOffsetMs;
+      if (e.type === "speech_start") this.lastSpeechEndAtMs = null;
+    }
+    const decision = this.bargeIn.update(
+      this.vad.snapshot(),
+      mediaTimestampMs + FRAME_MS,
+      this.hooks.agentSpeaking(),
+    );
+    if (decision) {
+      this.stt?.finalize();
+      this.hooks.onBargeIn(decision);
+    }
+    return events;
+  }
+
+  private onStt(e: SttEvent): void {
+    const now = this.hooks.nowMs();
+    switch (e.type) {
+      case "interim":
+        if (e.text.trim()) this.hooks.onInterim(e.text);
+        return;
+      case "final":
+        if (e.text.trim()) {
+          this.finals.push(e.text.trim());
+          this.confidence = Math.min(this.confidence, e.confidence);
+          this.lastFinalAtMs = now;
+        }
+        if (e.speechFinal) this.endTurn(now);
+        return;
+      case "utterance_end":
+        this.endTurn(now);
+        return;
+      case "error":
+        this.hooks.onSttError(e.error.message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private endTurn(now: number): void {
+    if (this.finals.length === 0) return;
+    const turn: CallerTurn = {
+      text: this.finals.join(" "),
+      confidence: this.confidence,
+      sttFinalAtMs: this.lastFinalAtMs,
+      endpointAtMs: now,
+      speechEndAtMs: this.lastSpeechEndAtMs,
+    };
+    this.finals = [];
+    this.confidence = 1;
+    this.hooks.onTurn(turn);
+  }
+
+  dispose(): void {
+    this.vad.dispose();
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The agent's voice: plays utterances in order, from the cache when the line is pre-rendered, else
+ * streamed from TTS, as 20 ms µ-law frames with a Twilio `mark` after each chunk. Cancels instantly
+ * on barge-in and reports timing for the turn's latency record.
+ */
+import { bytesToBase64, createOutboundChunker, type PlaybackTracker } from "../audio";
+import type { Logger } from "../lib/log";
+import type { TtsSession } from "../providers/ports";
+import type { UtteranceCache } from "./ports";
+import type { OutboundFrame } from "./twilio-frames";
+
+/** One line to speak. */
+export interface Utterance {
+  id: string;
+  text: string;
+  cacheable: boolean;
+}
+
+/** Timing of one spoken line, in epoch ms from the engine's clock. */
+export interface SpeakTiming {
+  source: "cache" | "tts";
+  firstByteAtMs: number | null;
+  firstFrameSentAtMs: number | null;
+}
+
+export type SpeakOutcome =
+  | { status: "sent"; timing: SpeakTiming }
+  | { status: "cancelled" | "failed"; timing: SpeakTiming };
+
+export interface SpeakerDeps {
+  streamSid: string;
+  send(frame: OutboundFrame): void;
+  tracker: PlaybackTracker;
+  cache: UtteranceCache;
+  /** The call's TTS session, opened lazily on the first live line. */
+  ttsSession(): Promise<TtsSession>;
+  nowMs(): number;
+  log: Logger;
+  /** Caller still talking: hold the first frame (TTS playback gate). */
+  callerSpeaking(): boolean;
+  ttsGateMs: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class Speaker {
+  private chain: Promise<unknown> = Promise.resolve();
+  private generation = 0;
+  private current: { contextId: string; session: TtsSession } | null = null;
+
+  constructor(private readonly deps: SpeakerDeps) {}
+
+  /** Queue a line; resolves when all its audio has been sent (not yet heard) or it was cancelled. */
+  speak(utterance: Utterance): Promise<SpeakOutcome> {
+    const generation = this.generation;
+    const run = this.chain.then(() => this.play(utterance, generation));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves once every line queued so far has been sent or cancelled. */
+  drained(): Promise<void> {
+    return this.chain.then(() => undefined);
+  }
+
+  /** Stop everything queued or playing (barge-in); queued lines resolve as cancelled. */
+  cancel(): void {
+    this.generation++;
+    const cur = this.current;
+    this.current = null;
+    if (cur) cur.session.cancel(cur.contextId);
+  }
+
+  private async play(u: Utterance, generation: number): Promise<SpeakOutcome> {
+    const timing: SpeakTiming = { source: "cache", firstByteAtMs: null, firstFrameSentAtMs: null };
+    if (generation !== this.generation) return { status: "cancelled", timing };
+    const { deps } = this;
+    deps.tracker.setText(u.id, u.text);
+    const chunker = createOutboundChunker({ utteranceId: u.id });
+    const sendChunks = async (chunks: ReturnType<typeof chunker.push>): Promise<boolean> => {
+      for (const chunk of chunks) {
+        if (generation !== this.generation) return false;
+        if (timing.firstFrameSentAtMs === null) {
+          // Playback gate: never start talking over a caller who has not finished.
+          for (let waited = 0; deps.callerSpeaking() && waited < 2_000; waited += deps.ttsGateMs) {
+            await sleep(deps.ttsGateMs);
+            if (generation !== this.generation) return false;
+          }
+          timing.firstFrameSentAtMs = deps.nowMs();
+        }
+        for (const frame of chunk.frames) {
+          deps.send({ event: "media", streamSid: deps.streamSid, media: { payload: bytesToBase64(frame) } });
+        }
+        deps.send({ event: "mark", streamSid: deps.streamSid, mark: { name: chunk.markName } });
+        deps.tracker.recordSent(
+          { utteranceId: u.id, markName: chunk.markName, byteCount: chunk.byteCount },
+          deps.nowMs(),
+        );
+      }
+      return true;
+    };
+
+    const cached = await deps.cache.get(u.text).catch(() => null);
+    if (cached) {
+      timing.firstByteAtMs = deps.nowMs();
+      const ok = (await sendChunks(chunker.push(cached))) && (await sendChunks(chunker.flush()));
+      deps.tracker.endUtterance(u.id);
+      return { status: ok ? "sent" : "cancelled", timing };
+    }
+
+    timing.source = "tts";
+    const rendered: Uint8Array[] = [];
+    try {
+      const session = await deps.ttsSession();
+      if (generation !== this.generation) return { status: "cancelled", timing };
+      const ctx = session.speak(u.id);
+      this.current = { contextId: u.id, session };
+      ctx.sendText(u.text);
+      ctx.close();
+      for await (const bytes of ctx.audio) {
+        if (generation !== this.generation) break;
+        if (timing.firstByteAtMs === null) timing.firstByteAtMs = deps.nowMs();
+        if (u.cacheable) rendered.push(bytes);
+        if (!(await sendChunks(chunker.push(bytes)))) break;
+      }
+      if (this.current?.contextId === u.id) this.current = null;
+      if (generation !== this.generation) {
+        deps.tracker.endUtterance(u.id);
+        return { status: "cancelled", timing };
+      }
+      await sendChunks(chunker.flush());
+      deps.tracker.endUtterance(u.id);
+      if (u.cacheable && rendered.length > 0) deps.cache.backfill(u.text, concat(rendered));
+      return { status: "sent", timing };
+    } catch (err) {
+      if (this.current?.contextId === u.id) this.current = null;
+      deps.tracker.endUtterance(u.id);
+      deps.log.warn("tts failed for a line", {
+        utteranceId: u.id,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return { status: "failed", timing };
+    }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

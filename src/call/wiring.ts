@@ -1,0 +1,134 @@
+/**
+ * Builds a call's outside-world ports from configuration: provider adapters (real or emulator, same
+ * code), the in-call action dependencies, call control over Twilio REST and the R2 utterance cache.
+ * Everything is built per Durable Object, never at module scope.
+ */
+import type { AppConfig } from "../config/config";
+import { formatSlotForSpeech } from "../flow/time";
+import type { ActionResult } from "../integrations/actions";
+import { type ActionDeps, runAction } from "../integrations/actions";
+import { createCalcomClient } from "../integrations/calcom";
+import { createHubspotClient } from "../integrations/hubspot";
+import { createSlackClient } from "../integrations/slack";
+import { createTwilioRestClient } from "../integrations/twilio-rest";
+import type { Logger } from "../lib/log";
+import { createDeepgramStt } from "../providers/deepgram";
+import { createElevenLabsTts } from "../providers/elevenlabs";
+import { createOpenAiLlm } from "../providers/openai";
+import type { LanguageModel, SpeechToText, TextToSpeech } from "../providers/ports";
+import { openWorkerdWebSocket } from "../providers/websocket";
+import type { UtteranceCache } from "./ports";
+import { utteranceKey } from "./utterance-key";
+
+export interface ProviderPorts {
+  stt: SpeechToText;
+  tts: TextToSpeech;
+  llm: LanguageModel;
+}
+
+/** STT, TTS and LLM adapters for this configuration. */
+export function providerPorts(config: AppConfig): ProviderPorts {
+  return {
+    stt: createDeepgramStt({
+      apiKey: config.deepgram.credential,
+      baseUrl: config.deepgram.baseUrl,
+      model: config.deepgram.model,
+      openWebSocket: openWorkerdWebSocket,
+    }),
+    tts: createElevenLabsTts({
+      apiKey: config.elevenlabs.credential,
+      baseUrl: config.elevenlabs.baseUrl,
+      voiceId: config.elevenlabs.voiceId,
+      modelId: config.elevenlabs.modelId,
+      openWebSocket: openWorkerdWebSocket,
+    }),
+    llm: createOpenAiLlm({
+      apiKey: config.openai.credential,
+      baseURL: config.openai.baseUrl,
+      model: config.openai.model,
+      timeoutMs: config.openai.timeoutMs,
+    }),
+  };
+}
+
+/** Twilio REST client for call control. */
+export function twilioClient(config: AppConfig) {
+  return createTwilioRestClient({
+    accountSid: config.twilio.accountSid,
+    authToken: config.twilio.credential,
+    baseUrl: config.twilio.baseUrl,
+  });
+}
+
+/** The in-call action runner for one call. */
+export function actionRunner(
+  config: AppConfig,
+  call: { callSid: string; calleePhone: string; log: Logger },
+  suppressions: ActionDeps["suppressions"],
+): (name: string, params: Record<string, string>, signal: AbortSignal) => Promise<ActionResult> {
+  const twilio = twilioClient(config);
+  const slack = createSlackClient(
+    config.slack.mode === "real" && config.slack.credential !== "webhook"
+      ? { botToken: config.slack.credential, apiBaseUrl: `${config.slack.baseUrl}/api` }
+      : { webhookUrl: config.slack.webhookUrl },
+  );
+  const deps: ActionDeps = {
+    callSid: call.callSid,
+    calleePhone: call.calleePhone,
+    config: { eventTypeId: config.calcom.eventTypeId, defaultTimeZone: config.defaultTimeZone },
+    calendar: createCalcomClient({ apiKey: config.calcom.credential, baseUrl: config.calcom.baseUrl }),
+    crm: createHubspotClient({ accessToken: config.hubspot.credential, baseUrl: config.hubspot.baseUrl }),
+    chat: {
+      notify: async (text, signal) => {
+        if (config.slack.credential !== "webhook" && config.slack.mode === "real") {
+          await slack.postMessage(config.slack.channel, { text }, signal);
+        } else {
+          await slack.postWebhook({ text }, signal);
+        }
+      },
+    },
+    suppressions,
+    callControl: {
+      transfer: async (q, signal) => {
+        await twilio.updateCall(q.callSid, { twiml: dialTwiml(q.to) }, signal);
+      },
+    },
+    formatSlot: (iso, tz) => formatSlotForSpeech(iso, tz),
+    nowMs: () => Date.now(),
+    logger: call.log,
+  };
+  return (name, params, signal) => runAction(name, params, deps, signal);
+}
+
+function dialTwiml(to: string): string {
+  const safe = to.replace(/[^+0-9]/g, "");
+  return `<?xml version="1.0" encoding="UTF-8"?><Response><Dial>${safe}</Dial></Response>`;
+}
+
+/** Pre-rendered lines in R2, with an in-memory copy of hot lines per isolate. */
+export function r2UtteranceCache(
+  bucket: R2Bucket,
+  voice: { voiceId: string; modelId: string },
+  waitUntil: (p: Promise<unknown>) => void,
+  hot: Map<string, Uint8Array>,
+): UtteranceCache {
+  return {
+    async get(text) {
+      const key = await utteranceKey({ ...voice, text });
+      const mem = hot.get(key);
+      if (mem) return mem;
+      const obj = await bucket.get(key);
+      if (!obj) return null;
+      const bytes = new Uint8Array(await obj.arrayBuffer());
+      if (hot.size < 256) hot.set(key, bytes);
+      return bytes;
+    },
+    backfill(text, audio) {
+      waitUntil(
+        utteranceKey({ ...voice, text }).then((key) =>
+          bucket.put(key, audio, { httpMetadata: { contentType: "audio/basic" }, customMetadata: { text } }),
+        ),
+      );
+    },
+  };
+}
