@@ -3,12 +3,15 @@
  * narrow schema, under a time budget, and always answers with a plain result the flow can branch
  * on. Never throws; a slow provider yields `{ ok: false }` within its budget, not a silent pause.
  */
+
+import type { WorkingHours } from "../flow/schema";
+import { formatSlotForSpeech } from "../flow/time";
 import { ProviderError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { ACTION_PARAM_SCHEMAS, type ActionName, type ActionParams, isActionName } from "./action-schemas";
 import type { CalcomClient } from "./calcom";
 import type { HubspotClient } from "./hubspot";
-import { pickSlots, type WorkingHours } from "./slots";
+import { pickSlots } from "./slots";
 
 /** What an action tells the flow. `data` values are strings so they can fill `{{placeholders}}`. */
 export type ActionResult =
@@ -59,8 +62,8 @@ export interface ActionDeps {
   chat?: ChatNotifier;
   suppressions?: SuppressionStore;
   callControl?: CallControl;
-  /** Spoken phrasing of a slot (the flow engine's `formatSlotForSpeech`). */
-  formatSlot: (iso: string, timeZone: string) => string;
+  /** Spoken phrasing of a slot. Default: the flow engine's `formatSlotForSpeech` relative to `nowMs()`. */
+  formatSlot?: (iso: string, timeZone: string) => string;
   nowMs: () => number;
   logger?: Logger;
 }
@@ -75,6 +78,10 @@ class ActionFailure extends Error {
   ) {
     super(code);
   }
+}
+
+function speak(deps: ActionDeps, iso: string, timeZone: string): string {
+  return deps.formatSlot ? deps.formatSlot(iso, timeZone) : formatSlotForSpeech(iso, timeZone, deps.nowMs());
 }
 
 function need<T>(port: T | undefined, what: string): T {
@@ -115,9 +122,9 @@ const HANDLERS: { [N in ActionName]: Handler<N> } = {
     );
     const [first, second] = picked;
     if (first === undefined) return { ok: true, outcome: "no_slots", data: {} };
-    const data: Record<string, string> = { slot_1: deps.formatSlot(first, tz), slot_1_iso: first };
+    const data: Record<string, string> = { slot_1: speak(deps, first, tz), slot_1_iso: first };
     if (second !== undefined) {
-      data.slot_2 = deps.formatSlot(second, tz);
+      data.slot_2 = speak(deps, second, tz);
       data.slot_2_iso = second;
     }
     return { ok: true, data };
@@ -149,7 +156,7 @@ const HANDLERS: { [N in ActionName]: Handler<N> } = {
       data: {
         booking_uid: booking.uid,
         slot_iso: booking.start,
-        slot: deps.formatSlot(booking.start, tz),
+        slot: speak(deps, booking.start, tz),
         reconciled: String(reconciled),
       },
     };

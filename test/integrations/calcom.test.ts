@@ -23,7 +23,8 @@ beforeEach(async () => {
 afterEach(async () => {
   await emu.close();
 });
-const client = (timeoutMs = 2_000) => createCalcomClient({ apiKey: "cal_test_key", baseUrl: emu.url, timeoutMs });
+const client = (timeoutMs = 2_000) =>
+  createCalcomClient({ apiKey: "cal_test_key", baseUrl: emu.url, timeoutMs });
 
 describe("Cal.com client against the emulator", () => {
   it("lists slots in working hours, sorted, with the slots API version", async () => {
@@ -87,10 +88,20 @@ describe("Cal.com client against the emulator", () => {
 
   it("cancels a booking, freeing the slot", async () => {
     const c = client();
-    const { booking } = await c.createBooking({ eventTypeId: 1, start: "2026-03-02T12:00:00Z", attendee, callSid: "CA3" });
+    const { booking } = await c.createBooking({
+      eventTypeId: 1,
+      start: "2026-03-02T12:00:00Z",
+      attendee,
+      callSid: "CA3",
+    });
     await c.cancelBooking(booking.uid, "caller changed their mind");
     expect(emu.bookings()[0]?.status).toBe("cancelled");
-    const again = await c.createBooking({ eventTypeId: 1, start: "2026-03-02T12:00:00Z", attendee, callSid: "CA4" });
+    const again = await c.createBooking({
+      eventTypeId: 1,
+      start: "2026-03-02T12:00:00Z",
+      attendee,
+      callSid: "CA4",
+    });
     expect(again.booking.status).toBe("accepted");
   });
 

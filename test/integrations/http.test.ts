@@ -1,7 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { backoffDelayMs, fetchJson, type HttpRequest, parseRetryAfterMs, sendRequest } from "../../src/integrations/http";
+import {
+  backoffDelayMs,
+  fetchJson,
+  type HttpRequest,
+  parseRetryAfterMs,
+  sendRequest,
+} from "../../src/integrations/http";
 import { ProviderError } from "../../src/lib/errors";
 
 /** A fetch that answers from a script, counting calls. */
@@ -16,8 +22,10 @@ function scripted(responses: (() => Response)[]) {
   return { fetch: fetchImpl, calls: () => calls };
 }
 
-const status = (code: number, headers: Record<string, string> = {}) => () =>
-  new Response(code === 200 ? '{"ok":true}' : "nope", { status: code, headers });
+const status =
+  (code: number, headers: Record<string, string> = {}) =>
+  () =>
+    new Response(code === 200 ? '{"ok":true}' : "nope", { status: code, headers });
 
 const base: HttpRequest = { provider: "test", url: "http://provider.test/x", backoff: { baseDelayMs: 1 } };
 const okSchema = z.object({ ok: z.boolean() });
@@ -35,16 +43,22 @@ describe("sendRequest / fetchJson", () => {
 
   it("retries an idempotent request on 5xx until it succeeds", async () => {
     const f = scripted([status(503), status(502), status(200)]);
-    const res = await fetchJson({ ...base, retry: "idempotent", schema: okSchema }, { ...zeroJitter, fetch: f.fetch });
+    const res = await fetchJson(
+      { ...base, retry: "idempotent", schema: okSchema },
+      { ...zeroJitter, fetch: f.fetch },
+    );
     expect(res).toEqual({ ok: true });
     expect(f.calls()).toBe(3);
   });
 
   it("gives up after maxAttempts and reports the last status", async () => {
     const f = scripted([status(500)]);
-    const res = await sendRequest({ ...base, retry: "idempotent", backoff: { maxAttempts: 2, baseDelayMs: 1 } }, {
-      fetch: f.fetch,
-    });
+    const res = await sendRequest(
+      { ...base, retry: "idempotent", backoff: { maxAttempts: 2, baseDelayMs: 1 } },
+      {
+        fetch: f.fetch,
+      },
+    );
     expect(res.status).toBe(500);
     expect(res.attempts).toBe(2);
   });
@@ -58,7 +72,9 @@ describe("sendRequest / fetchJson", () => {
 
   it("rate-limit-only retries 429 but not 500", async () => {
     const f1 = scripted([status(429), status(200)]);
-    expect((await sendRequest({ ...base, retry: "rate-limit-only" }, { ...zeroJitter, fetch: f1.fetch })).status).toBe(200);
+    expect(
+      (await sendRequest({ ...base, retry: "rate-limit-only" }, { ...zeroJitter, fetch: f1.fetch })).status,
+    ).toBe(200);
     expect(f1.calls()).toBe(2);
     const f2 = scripted([status(500), status(200)]);
     expect((await sendRequest({ ...base, retry: "rate-limit-only" }, { fetch: f2.fetch })).status).toBe(500);
@@ -97,9 +113,12 @@ describe("sendRequest / fetchJson", () => {
     expect(Date.now() - t0).toBeLessThan(600);
     expect(calls).toBe(1);
     calls = 0;
-    await sendRequest({ ...base, timeoutMs: 50, retry: "idempotent", backoff: { maxAttempts: 3, baseDelayMs: 1 } }, {
-      fetch: hang,
-    }).catch(() => undefined);
+    await sendRequest(
+      { ...base, timeoutMs: 50, retry: "idempotent", backoff: { maxAttempts: 3, baseDelayMs: 1 } },
+      {
+        fetch: hang,
+      },
+    ).catch(() => undefined);
     expect(calls).toBe(3);
   });
 
@@ -108,9 +127,10 @@ describe("sendRequest / fetchJson", () => {
     const ctrl = new AbortController();
     setTimeout(() => ctrl.abort(), 100);
     const t0 = Date.now();
-    const err = await sendRequest({ ...base, retry: "idempotent", signal: ctrl.signal }, { fetch: f.fetch }).catch(
-      (e: unknown) => e,
-    );
+    const err = await sendRequest(
+      { ...base, retry: "idempotent", signal: ctrl.signal },
+      { fetch: f.fetch },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).retryable).toBe(false);
     expect(Date.now() - t0).toBeLessThan(1_000);
@@ -135,11 +155,15 @@ describe("sendRequest / fetchJson", () => {
 
   it("keeps jittered backoff within [0, min(cap, base*2^n))", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 20 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (n, r) => {
-        const d = backoffDelayMs(n, () => r, { baseDelayMs: 100, maxDelayMs: 2_000 });
-        expect(d).toBeGreaterThanOrEqual(0);
-        expect(d).toBeLessThan(Math.min(2_000, 100 * 2 ** n));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 20 }),
+        fc.double({ min: 0, max: 0.999999, noNaN: true }),
+        (n, r) => {
+          const d = backoffDelayMs(n, () => r, { baseDelayMs: 100, maxDelayMs: 2_000 });
+          expect(d).toBeGreaterThanOrEqual(0);
+          expect(d).toBeLessThan(Math.min(2_000, 100 * 2 ** n));
+        },
+      ),
     );
   });
 });

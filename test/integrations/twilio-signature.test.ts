@@ -31,7 +31,9 @@ const JSON_URL = `https://mycompany.com/myapp.php?foo=1&bar=2&bodySHA256=${BODY_
 describe("Twilio signature", () => {
   it.each(VECTORS)("computes the documented signature for %s", async (url, expected) => {
     expect(await computeTwilioSignature(TOKEN, url, PARAMS)).toBe(expected);
-    expect(await validateTwilioSignature({ authToken: TOKEN, url, params: PARAMS, signature: expected })).toBe(true);
+    expect(
+      await validateTwilioSignature({ authToken: TOKEN, url, params: PARAMS, signature: expected }),
+    ).toBe(true);
   });
 
   it("computes the documented JSON-body signature and accepts the body it hashes", async () => {
@@ -58,10 +60,17 @@ describe("Twilio signature", () => {
   it("accepts the port-added and port-stripped variants of the signed URL", async () => {
     // Signed with :443 but received without a port, and the reverse.
     const url = "https://mycompany.com/myapp.php?foo=1&bar=2";
-    expect(await validateTwilioSignature({ authToken: TOKEN, url, params: PARAMS, signature: VECTORS[1][1] })).toBe(true);
+    expect(
+      await validateTwilioSignature({ authToken: TOKEN, url, params: PARAMS, signature: VECTORS[1][1] }),
+    ).toBe(true);
     const withPort = "https://mycompany.com:443/myapp.php?foo=1&bar=2";
     expect(
-      await validateTwilioSignature({ authToken: TOKEN, url: withPort, params: PARAMS, signature: VECTORS[0][1] }),
+      await validateTwilioSignature({
+        authToken: TOKEN,
+        url: withPort,
+        params: PARAMS,
+        signature: VECTORS[0][1],
+      }),
     ).toBe(true);
   });
 
@@ -70,7 +79,9 @@ describe("Twilio signature", () => {
     const signedUrl = "https://example.com/voice?next=https%3A%2F%2Fx.test%2Fa&n=1";
     const signature = await computeTwilioSignature(TOKEN, signedUrl, PARAMS);
     expect(twilio.validateRequest(TOKEN, signature, received, PARAMS)).toBe(true);
-    expect(await validateTwilioSignature({ authToken: TOKEN, url: received, params: PARAMS, signature })).toBe(true);
+    expect(
+      await validateTwilioSignature({ authToken: TOKEN, url: received, params: PARAMS, signature }),
+    ).toBe(true);
   });
 
   it("rejects a forged signature, a tampered param, a wrong token and a missing header", async () => {
