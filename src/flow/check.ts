@@ -225,9 +225,11 @@ function checkVariables(flow: Flow): FlowIssue[] {
         const elsewhere = providers.get(v);
         if (!t.spoken && (elsewhere !== undefined || decl !== undefined)) continue;
         const why =
-          elsewhere === undefined
-            ? "nothing provides it (not a required call variable, capture or action result) and it has no fallback"
-            : `it is not guaranteed here (only ${elsewhere.join(", ")}) and it has no fallback`;
+          elsewhere !== undefined
+            ? `it is not guaranteed here (only ${elsewhere.join(", ")}) and it has no fallback`
+            : decl !== undefined
+              ? "it is declared but neither required nor given a fallback, and nothing captures or provides it"
+              : "nothing provides it (not a required call variable, capture or action result) and it has no fallback";
         out.push(issue("unprovided-variable", name, t.path, `template variable {{${v}}}: ${why}`));
       }
     }
