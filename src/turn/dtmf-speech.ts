@@ -1,5 +1,5 @@
 // Isolates reconciling a keyed DTMF digit with a spoken answer to the same prompt: act only when they agree.
-import { words } from "./normalise.ts";
+import { words } from "./normalise";
 
 /** One keypad choice the prompt offered ("press 1 for Tuesday at 10:30"). */
 export interface DtmfOption {
@@ -68,11 +68,23 @@ const HOMOPHONES: Readonly<Record<string, string>> = {
   free: "3",
 };
 
-const ORDINAL_WORDS = new Set(["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]);
+const ORDINAL_WORDS = new Set([
+  "first",
+  "second",
+  "third",
+  "fourth",
+  "fifth",
+  "sixth",
+  "seventh",
+  "eighth",
+  "ninth",
+]);
 
 /** Words that may surround the number in an answer like "um, number two please". */
 const CONTEXT = new Set(
-  "um uh er erm ah well so the option number press pressed i it was is please thanks yeah yes ok okay".split(" "),
+  "um uh er erm ah well so the option number press pressed i it was is please thanks yeah yes ok okay".split(
+    " ",
+  ),
 );
 
 /**
@@ -143,7 +155,11 @@ export function reconcile(input: ReconcileInput): Reconciliation {
   }
   if (keyed === undefined) {
     if (spoken === undefined) {
-      return { action: "confirm", reason: "nothing", question: "Sorry, I didn't catch that. Could you say it again?" };
+      return {
+        action: "confirm",
+        reason: "nothing",
+        question: "Sorry, I didn't catch that. Could you say it again?",
+      };
     }
     return { action: "accept", source: "speech", branch: spoken.branch, captures: { ...spoken.captures } };
   }
@@ -157,7 +173,12 @@ export function reconcile(input: ReconcileInput): Reconciliation {
       ? heard === keyed.digit
       : spoken.branch === keyed.branch && compatible(keyedCaptures, spoken.captures);
   if (agree) {
-    return { action: "accept", source: "both", branch: keyed.branch, captures: { ...spoken.captures, ...keyedCaptures } };
+    return {
+      action: "accept",
+      source: "both",
+      branch: keyed.branch,
+      captures: { ...spoken.captures, ...keyedCaptures },
+    };
   }
   const heardPart = heard === undefined ? "something different" : describe(heard, options);
   return {

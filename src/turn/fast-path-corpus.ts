@@ -1,6 +1,6 @@
 // Isolates the labelled fast-path corpus format and its scoring (precision on decided turns, abstain share).
 import { z } from "zod";
-import { classifyFastPath, type FastPathDecision, SLOT_CAPTURE } from "./fast-path.ts";
+import { classifyFastPath, type FastPathDecision, SLOT_CAPTURE } from "./fast-path";
 
 const SlotSchema = z.object({
   choice: z.string(),
@@ -93,7 +93,8 @@ export function scoreFastPathCorpus(corpus: FastPathCorpus): CorpusScore {
     correctDecided,
     precision: decided.length === 0 ? 1 : correctDecided / decided.length,
     abstainShare: results.length === 0 ? 0 : (results.length - decided.length) / results.length,
-    recall: labelled.length === 0 ? 1 : labelled.filter((r) => r.decided && r.correct).length / labelled.length,
+    recall:
+      labelled.length === 0 ? 1 : labelled.filter((r) => r.decided && r.correct).length / labelled.length,
     results,
   };
 }

@@ -190,9 +190,26 @@ export const PHRASES: readonly Phrase[] = [
 ].sort((a, b) => b.words.length - a.words.length);
 
 /** Branch names that take a "yes", in order of preference. */
-export const YES_BRANCHES = ["yes", "positive", "confirmed", "confirm", "available", "accept", "agree", "interested"];
+export const YES_BRANCHES = [
+  "yes",
+  "positive",
+  "confirmed",
+  "confirm",
+  "available",
+  "accept",
+  "agree",
+  "interested",
+];
 /** Branch names that take a "no", in order of preference. */
-export const NO_BRANCHES = ["no", "negative", "not_available", "decline", "declined", "not_interested", "reject"];
+export const NO_BRANCHES = [
+  "no",
+  "negative",
+  "not_available",
+  "decline",
+  "declined",
+  "not_interested",
+  "reject",
+];
 /** Branch names that take "who is this?". */
 export const IDENTITY_BRANCHES = [
   "who_is_this",

@@ -6,10 +6,10 @@ import {
   PHRASES,
   type PhraseKind,
   YES_BRANCHES,
-} from "./fast-path-lexicon.ts";
-import { type Token, tokenize } from "./normalise.ts";
-import { scanOptOut } from "./opt-out.ts";
-import { readSlotChoice, type SlotOption } from "./slot-choice.ts";
+} from "./fast-path-lexicon";
+import { type Token, tokenize } from "./normalise";
+import { scanOptOut } from "./opt-out";
+import { readSlotChoice, type SlotOption } from "./slot-choice";
 
 /** What a keyed digit means in the current state: a branch name, or a branch with captures. */
 export type DtmfTarget = string | { branch: string; captures?: Readonly<Record<string, string>> };
@@ -79,7 +79,12 @@ function resolveDtmf(input: FastPathInput, digit: string): FastPathDecision {
   return abstain("dtmf_unmapped");
 }
 
-function branch(name: string, captures: Record<string, string>, confidence: number, reason: string): BranchDecision {
+function branch(
+  name: string,
+  captures: Record<string, string>,
+  confidence: number,
+  reason: string,
+): BranchDecision {
   return { decision: "branch", branch: name, captures, confidence, reason };
 }
 
@@ -118,7 +123,9 @@ function classifyText(input: FastPathInput, text: string, tokens: readonly Token
   if (kinds.has("identity")) {
     if (polar.length > 0) return abstain("mixed_identity");
     const target = pick(input.branches, IDENTITY_BRANCHES);
-    return target === undefined ? abstain("no_identity_branch") : branch(target, {}, 0.95, "identity_question");
+    return target === undefined
+      ? abstain("no_identity_branch")
+      : branch(target, {}, 0.95, "identity_question");
   }
   if (kinds.has("yes") && kinds.has("no")) return abstain("mixed_polarity");
   if (polar.length === 0) return abstain("no_signal");
@@ -127,7 +134,8 @@ function classifyText(input: FastPathInput, text: string, tokens: readonly Token
     const target = pick(input.branches, YES_BRANCHES);
     if (target !== undefined) return branch(target, {}, confidence, "yes_phrase");
     // "Yes" picks a slot only when exactly one was offered.
-    const onlySlot = input.slots?.length === 1 ? input.slots[0]?.choice : slotCountOf(input) === 1 ? "1" : undefined;
+    const onlySlot =
+      input.slots?.length === 1 ? input.slots[0]?.choice : slotCountOf(input) === 1 ? "1" : undefined;
     if (input.branches.includes(SLOT_BRANCH) && onlySlot !== undefined) {
       return branch(SLOT_BRANCH, { [SLOT_CAPTURE]: onlySlot }, confidence, "yes_single_slot");
     }
@@ -165,14 +173,20 @@ export function classifyFastPath(input: FastPathInput): FastPathDecision {
   }
   if (input.dtmf !== undefined) {
     const keyed = resolveDtmf(input, input.dtmf);
-    if (tokens.length === 0 || keyed.decision !== "branch") return tokens.length === 0 ? keyed : abstain("dtmf_unmapped");
+    if (tokens.length === 0 || keyed.decision !== "branch")
+      return tokens.length === 0 ? keyed : abstain("dtmf_unmapped");
     const spoken = classifyText(input, text, tokens);
     if (
       spoken.decision === "branch" &&
       spoken.branch === keyed.branch &&
       sameCaptures(spoken.captures, keyed.captures)
     ) {
-      return branch(keyed.branch, { ...spoken.captures, ...keyed.captures }, keyed.confidence, "dtmf_speech_agree");
+      return branch(
+        keyed.branch,
+        { ...spoken.captures, ...keyed.captures },
+        keyed.confidence,
+        "dtmf_speech_agree",
+      );
     }
     return abstain("dtmf_speech_disagree");
   }

@@ -133,7 +133,8 @@ export function turnSegments(record: TurnLatencyRecord): TurnSegments {
       out.playout = Math.max(0, record.firstFramePlayedMs - record.firstFrameSentMs);
     }
   }
-  if (record.firstFramePlayedMs !== undefined) out.voiceToPlayedMs = Math.max(0, record.firstFramePlayedMs - origin);
+  if (record.firstFramePlayedMs !== undefined)
+    out.voiceToPlayedMs = Math.max(0, record.firstFramePlayedMs - origin);
   return out;
 }
 

@@ -1,5 +1,5 @@
 // Isolates spotting an opt-out request anywhere in a turn while rejecting negated or hypothetical mentions.
-import type { Token } from "./normalise.ts";
+import type { Token } from "./normalise";
 
 /** Outcome of scanning one turn for an opt-out request. */
 export type OptOutScan =
@@ -46,7 +46,10 @@ const PATTERNS: readonly OptOutPattern[] = [
   },
   {
     id: "do_not_want_calls",
-    re: new RegExp(`\\b(?:do not|never) want (?:you |anyone )?to (?:call|ring|phone|contact) ${OBJECT}\\b`, "g"),
+    re: new RegExp(
+      `\\b(?:do not|never) want (?:you |anyone )?to (?:call|ring|phone|contact) ${OBJECT}\\b`,
+      "g",
+    ),
     limitable: true,
   },
   { id: "unsubscribe", re: /\bunsubscribe\b/g, limitable: false },
@@ -108,7 +111,17 @@ const NEGATORS = new Set(["not", "never", "nobody", "nothing"]);
 /** Before the phrase in the same clause, these make it hypothetical or a question about opting out. */
 const BLOCKERS = new Set(["if", "whether", "why", "when", "unless", "did", "does", "how", "what"]);
 /** After the phrase, these retract or qualify it. */
-const CONTRASTS = new Set(["but", "actually", "although", "though", "however", "unless", "wait", "kidding", "joking"]);
+const CONTRASTS = new Set([
+  "but",
+  "actually",
+  "although",
+  "though",
+  "however",
+  "unless",
+  "wait",
+  "kidding",
+  "joking",
+]);
 /** A word right after "don't call me"/"stop calling me" that limits rather than ends contact. */
 const LIMITERS = new Set([
   "back",

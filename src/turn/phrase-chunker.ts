@@ -6,6 +6,11 @@ export interface PhraseChunkerOptions {
   minChars: number;
   /** A phrase with no boundary is cut at the last space before this length. */
   maxChars: number;
+  /**
+   * minChars for the first phrase of a reply only (default minChars): a lower value lets
+   * "Great —" or "Lovely," start the audio while the rest of the sentence is generated.
+   */
+  firstMinChars?: number;
 }
 
 /** Incremental chunker: feed LLM deltas, speak what comes out. */
@@ -148,10 +153,19 @@ function forcedCut(buf: string, start: number, options: PhraseChunkerOptions, fi
  * trimmed; joined with single spaces they reproduce the input modulo whitespace.
  */
 export function createPhraseChunker(options: PhraseChunkerOptions): PhraseChunker {
-  if (!(options.minChars >= 1 && options.maxChars >= options.minChars)) {
-    throw new RangeError("phrase chunker needs 1 <= minChars <= maxChars");
+  const firstMinChars = options.firstMinChars ?? options.minChars;
+  if (
+    !(
+      options.minChars >= 1 &&
+      firstMinChars >= 1 &&
+      options.maxChars >= Math.max(options.minChars, firstMinChars)
+    )
+  ) {
+    throw new RangeError("phrase chunker needs 1 <= minChars, firstMinChars <= maxChars");
   }
+  const first: PhraseChunkerOptions = { ...options, minChars: firstMinChars };
   let buf = "";
+  let emitted = 0;
   const drain = (final: boolean): string[] => {
     const out: string[] = [];
     for (;;) {
@@ -160,13 +174,16 @@ export function createPhraseChunker(options: PhraseChunkerOptions): PhraseChunke
         buf = final ? "" : buf;
         return out;
       }
-      const result = scan(buf, start, options, final);
+      const result = scan(buf, start, emitted === 0 ? first : options, final);
       if (result.kind === "wait") {
         buf = buf.slice(start);
         return out;
       }
       const phrase = buf.slice(start, result.end).trim();
-      if (phrase !== "") out.push(phrase);
+      if (phrase !== "") {
+        out.push(phrase);
+        emitted += 1;
+      }
       buf = buf.slice(result.end);
     }
   };
@@ -178,6 +195,7 @@ export function createPhraseChunker(options: PhraseChunkerOptions): PhraseChunke
     flush() {
       const out = drain(true);
       buf = "";
+      emitted = 0;
       return out;
     },
   };

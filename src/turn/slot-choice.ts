@@ -13,7 +13,10 @@ export interface SlotOption {
 }
 
 /** The slot a turn picks, "none" when it mentions no slot, or "unsure" when mentions disagree or miss. */
-export type SlotReading = { kind: "slot"; choice: string; reason: string } | { kind: "none" } | { kind: "unsure" };
+export type SlotReading =
+  | { kind: "slot"; choice: string; reason: string }
+  | { kind: "none" }
+  | { kind: "unsure" };
 
 const NUMBER_WORDS: Readonly<Record<string, number>> = {
   one: 1,
@@ -30,7 +33,12 @@ const NUMBER_WORDS: Readonly<Record<string, number>> = {
   twelve: 12,
 };
 const ORDINALS: Readonly<Record<string, number>> = { first: 1, second: 2, third: 3, former: 1, latter: 2 };
-const MINUTE_WORDS: Readonly<Record<string, number>> = { fifteen: 15, thirty: 30, "forty five": 45, oclock: 0 };
+const MINUTE_WORDS: Readonly<Record<string, number>> = {
+  fifteen: 15,
+  thirty: 30,
+  "forty five": 45,
+  oclock: 0,
+};
 const WEEKDAYS: Readonly<Record<string, string>> = {
   monday: "monday",
   mon: "monday",
@@ -69,13 +77,20 @@ function hourNumber(word: string | undefined): number | undefined {
   return NUMBER_WORDS[word];
 }
 
-function matchTime(slots: readonly SlotOption[], hour: number, minute: number, meridiem?: "am" | "pm"): Set<string> {
+function matchTime(
+  slots: readonly SlotOption[],
+  hour: number,
+  minute: number,
+  meridiem?: "am" | "pm",
+): Set<string> {
   const out = new Set<string>();
   for (const s of slots) {
     if (s.hour === undefined) continue;
     const slotMinute = s.minute ?? 0;
     const hourOk =
-      meridiem === undefined ? s.hour % 12 === hour % 12 : s.hour === (hour % 12) + (meridiem === "pm" ? 12 : 0);
+      meridiem === undefined
+        ? s.hour % 12 === hour % 12
+        : s.hour === (hour % 12) + (meridiem === "pm" ? 12 : 0);
     if (hourOk && slotMinute === minute) out.add(s.choice);
   }
   return out;
@@ -114,7 +129,10 @@ function readMention(
   const compact = /^(\d{1,2})(am|pm)$/.exec(w);
   if (compact !== null) {
     const meridiem = compact[2] === "am" ? "am" : "pm";
-    return { mention: { slots: matchTime(slots, Number(compact[1]), 0, meridiem), reason: "slot_time" }, used: 1 };
+    return {
+      mention: { slots: matchTime(slots, Number(compact[1]), 0, meridiem), reason: "slot_time" },
+      used: 1,
+    };
   }
   if (w === "half" || w === "quarter") {
     // "half ten" (UK) and "half past ten" both mean 10:30; "quarter past/to".

@@ -1,5 +1,5 @@
 // Isolates the speculative-generation policy: when an interim transcript is stable enough to start the LLM early, and whether the final transcript lets us keep the result.
-import { HESITATIONS, words } from "./normalise.ts";
+import { HESITATIONS, words } from "./normalise";
 
 /** Tuning for when to speculate. */
 export interface SpeculationOptions {
@@ -101,7 +101,8 @@ export function decideSpeculation(
   if (nowMs - state.sinceMs >= options.stableForMs) {
     return { start: true, text: state.text, key: state.key, reason: "unchanged" };
   }
-  if (state.repeats >= options.minRepeats) return { start: true, text: state.text, key: state.key, reason: "repeated" };
+  if (state.repeats >= options.minRepeats)
+    return { start: true, text: state.text, key: state.key, reason: "repeated" };
   return { start: false, reason: "unstable" };
 }
 

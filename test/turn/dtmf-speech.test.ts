@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type DtmfOption, reconcile, spokenDigit } from "../../src/turn/dtmf-speech.ts";
+import { type DtmfOption, reconcile, spokenDigit } from "../../src/turn/dtmf-speech";
 
 const slots: DtmfOption[] = [
   { digit: "1", branch: "slot_selected", captures: { slot_choice: "1" }, label: "Tuesday at 10:30" },
@@ -47,7 +47,8 @@ describe("reconcile", () => {
     expect(r).toEqual({
       action: "confirm",
       reason: "disagree",
-      question: "Just to check: I heard Wednesday at 2pm, but you pressed 3 for another time. Which would you like?",
+      question:
+        "Just to check: I heard Wednesday at 2pm, but you pressed 3 for another time. Which would you like?",
     });
   });
 
@@ -67,8 +68,14 @@ describe("reconcile", () => {
 
   it("uses the transcript's number word when the classified answer carries no digit", () => {
     const spoken = { branch: "unclear", captures: {}, text: "to" };
-    expect(reconcile({ options: slots, dtmf: "2", spoken })).toMatchObject({ action: "accept", source: "both" });
-    expect(reconcile({ options: slots, dtmf: "1", spoken })).toMatchObject({ action: "confirm", reason: "disagree" });
+    expect(reconcile({ options: slots, dtmf: "2", spoken })).toMatchObject({
+      action: "accept",
+      source: "both",
+    });
+    expect(reconcile({ options: slots, dtmf: "1", spoken })).toMatchObject({
+      action: "confirm",
+      reason: "disagree",
+    });
   });
 
   it("compares branches when neither answer names a digit", () => {
@@ -82,7 +89,10 @@ describe("reconcile", () => {
     });
     const r = reconcile({ options: menu, dtmf: "1", spoken: { branch: "support", captures: {} } });
     expect(r).toMatchObject({ action: "confirm", reason: "disagree" });
-    if (r.action === "confirm") expect(r.question).toBe("Just to check: I heard something different, but you pressed 1. Which would you like?");
+    if (r.action === "confirm")
+      expect(r.question).toBe(
+        "Just to check: I heard something different, but you pressed 1. Which would you like?",
+      );
   });
 
   it("rejects a digit the prompt did not offer and lists the options", () => {
@@ -90,7 +100,8 @@ describe("reconcile", () => {
     expect(r).toEqual({
       action: "confirm",
       reason: "unknown_digit",
-      question: "Sorry, 7 isn't one of the options. Please press 1 for Tuesday at 10:30 or 2 for Wednesday at 2pm.",
+      question:
+        "Sorry, 7 isn't one of the options. Please press 1 for Tuesday at 10:30 or 2 for Wednesday at 2pm.",
     });
   });
 
@@ -110,10 +121,21 @@ describe("reconcile", () => {
 
   it("never accepts a digit and a spoken digit that differ", () => {
     const words = ["one", "two", "three", "1", "2", "3", "first", "second", "third"];
-    const value: Record<string, string> = { one: "1", first: "1", two: "2", second: "2", three: "3", third: "3" };
+    const value: Record<string, string> = {
+      one: "1",
+      first: "1",
+      two: "2",
+      second: "2",
+      three: "3",
+      third: "3",
+    };
     fc.assert(
       fc.property(fc.constantFrom("1", "2", "3"), fc.constantFrom(...words), (dtmf, said) => {
-        const r = reconcile({ options: slots, dtmf, spoken: { branch: "unclear", captures: {}, text: said } });
+        const r = reconcile({
+          options: slots,
+          dtmf,
+          spoken: { branch: "unclear", captures: {}, text: said },
+        });
         expect(r.action).toBe((value[said] ?? said) === dtmf ? "accept" : "confirm");
       }),
     );

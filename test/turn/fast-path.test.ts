@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { classifyFastPath, type FastPathInput } from "../../src/turn/fast-path.ts";
-import { FastPathCorpusSchema, scoreFastPathCorpus } from "../../src/turn/fast-path-corpus.ts";
+import { classifyFastPath, type FastPathInput } from "../../src/turn/fast-path";
+import { FastPathCorpusSchema, scoreFastPathCorpus } from "../../src/turn/fast-path-corpus";
 
 const corpus = FastPathCorpusSchema.parse(
   JSON.parse(readFileSync(new URL("./fixtures/fast-path-corpus.json", import.meta.url), "utf8")),
@@ -43,11 +43,16 @@ describe("fast-path corpus", () => {
 describe("classifyFastPath", () => {
   it("maps yes/no families onto the state's own branch names", () => {
     const q = { branches: ["positive", "negative", "unclear"], captures: [] };
-    expect(classifyFastPath({ ...q, text: "yeah go on" })).toMatchObject({ decision: "branch", branch: "positive" });
+    expect(classifyFastPath({ ...q, text: "yeah go on" })).toMatchObject({
+      decision: "branch",
+      branch: "positive",
+    });
     expect(classifyFastPath({ ...q, text: "I'm alright thanks" })).toMatchObject({ branch: "negative" });
     const party = { branches: ["available", "not_available", "unknown"], captures: [] };
     expect(classifyFastPath({ ...party, text: "aye" })).toMatchObject({ branch: "available" });
-    expect(classifyFastPath({ ...party, text: "not at the moment" })).toMatchObject({ branch: "not_available" });
+    expect(classifyFastPath({ ...party, text: "not at the moment" })).toMatchObject({
+      branch: "not_available",
+    });
   });
 
   it("abstains when the state has no branch for the polarity", () => {
@@ -86,12 +91,16 @@ describe("classifyFastPath", () => {
   it("lets yes pick a slot only when a single slot was offered", () => {
     expect(classifyFastPath({ ...book, text: "yes please" }).decision).toBe("abstain");
     const one = { ...book, slots: book.slots?.slice(0, 1) };
-    expect(classifyFastPath({ ...one, text: "yes please" })).toMatchObject({ captures: { slot_choice: "1" } });
+    expect(classifyFastPath({ ...one, text: "yes please" })).toMatchObject({
+      captures: { slot_choice: "1" },
+    });
   });
 
   it("maps slot choices without slot details by position only", () => {
     const bare = { branches: ["slot_selected"], captures: ["slot_choice"] };
-    expect(classifyFastPath({ ...bare, text: "the second one" })).toMatchObject({ captures: { slot_choice: "2" } });
+    expect(classifyFastPath({ ...bare, text: "the second one" })).toMatchObject({
+      captures: { slot_choice: "2" },
+    });
     expect(classifyFastPath({ ...bare, text: "Tuesday" }).decision).toBe("abstain");
     expect(classifyFastPath({ ...bare, dtmf: "2" })).toMatchObject({ captures: { slot_choice: "2" } });
     expect(classifyFastPath({ ...bare, dtmf: "3" }).decision).toBe("abstain");
@@ -103,7 +112,20 @@ describe("classifyFastPath", () => {
   });
 
   it("only ever returns branches the state has, for arbitrary input", () => {
-    const vocab = ["yes", "no", "not", "stop", "calling", "me", "remove", "the", "first", "one", "two", "Tuesday"];
+    const vocab = [
+      "yes",
+      "no",
+      "not",
+      "stop",
+      "calling",
+      "me",
+      "remove",
+      "the",
+      "first",
+      "one",
+      "two",
+      "Tuesday",
+    ];
     const text = fc.oneof(
       fc.string({ maxLength: 40 }),
       fc.array(fc.constantFrom(...vocab, ",", "?", "don't"), { maxLength: 10 }).map((w) => w.join(" ")),
@@ -118,7 +140,13 @@ describe("classifyFastPath", () => {
   });
 
   it("never turns a negated opt-out phrase into an opt-out", () => {
-    const phrases = ["stop calling me", "take me off your list", "remove my number", "unsubscribe", "opt out"];
+    const phrases = [
+      "stop calling me",
+      "take me off your list",
+      "remove my number",
+      "unsubscribe",
+      "opt out",
+    ];
     const negations = ["I don't want you to", "I never said", "I'm not asking you to", "no need to", "don't"];
     fc.assert(
       fc.property(fc.constantFrom(...negations), fc.constantFrom(...phrases), (neg, phrase) => {

@@ -8,7 +8,7 @@ import {
   type TurnLatencyRecord,
   turnKind,
   turnSegments,
-} from "../../src/turn/latency.ts";
+} from "../../src/turn/latency";
 
 function liveTurn(offsetMs = 0): TurnLatencyRecord {
   const t = createTurnTimer(1000 + offsetMs);
@@ -71,7 +71,13 @@ describe("turnSegments", () => {
     t.mark("firstFrameSent", 604);
     const r = t.record();
     expect(turnKind(r)).toBe("fast_path_cached");
-    expect(turnSegments(r)).toMatchObject({ endpointing: 500, decision: 1, audio: 2, send: 1, voiceToVoiceMs: 504 });
+    expect(turnSegments(r)).toMatchObject({
+      endpointing: 500,
+      decision: 1,
+      audio: 2,
+      send: 1,
+      voiceToVoiceMs: 504,
+    });
   });
 
   it("counts speculative work finished before the endpoint as zero, not negative", () => {
@@ -83,7 +89,13 @@ describe("turnSegments", () => {
       ttsFirstByteMs: 700,
       firstFrameSentMs: 701,
     };
-    expect(turnSegments(r)).toMatchObject({ endpointing: 500, decision: 0, audio: 100, send: 1, voiceToVoiceMs: 601 });
+    expect(turnSegments(r)).toMatchObject({
+      endpointing: 500,
+      decision: 0,
+      audio: 100,
+      send: 1,
+      voiceToVoiceMs: 601,
+    });
   });
 
   it("leaves out segments whose marks are missing", () => {

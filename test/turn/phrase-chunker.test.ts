@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createPhraseChunker, type PhraseChunkerOptions } from "../../src/turn/phrase-chunker.ts";
+import { createPhraseChunker, type PhraseChunkerOptions } from "../../src/turn/phrase-chunker";
 
 function run(text: string, options: PhraseChunkerOptions, cuts: readonly number[] = []): string[] {
   const chunker = createPhraseChunker(options);
@@ -33,12 +33,19 @@ describe("createPhraseChunker", () => {
   it("emits the first sentence as soon as the next word starts", () => {
     const text = "Great. I've got Tuesday 10:30 or Wednesday 2:00. Which works for you?";
     expect(firstPhraseAfter(text, opts)).toEqual({ first: "Great.", chars: 8 });
-    expect(run(text, opts)).toEqual(["Great.", "I've got Tuesday 10:30 or Wednesday 2:00.", "Which works for you?"]);
+    expect(run(text, opts)).toEqual([
+      "Great.",
+      "I've got Tuesday 10:30 or Wednesday 2:00.",
+      "Which works for you?",
+    ]);
   });
 
   it("ends a phrase at a clause boundary only after minChars", () => {
     const text = "Right, so I can book you in for Tuesday at 10:30, or Wednesday at two.";
-    expect(run(text, opts)).toEqual(["Right, so I can book you in for Tuesday at 10:30,", "or Wednesday at two."]);
+    expect(run(text, opts)).toEqual([
+      "Right, so I can book you in for Tuesday at 10:30,",
+      "or Wednesday at two.",
+    ]);
     expect(run("Great — I've got Tuesday free.", { minChars: 5, maxChars: 80 })).toEqual([
       "Great —",
       "I've got Tuesday free.",
@@ -54,11 +61,9 @@ describe("createPhraseChunker", () => {
       "Dr. Patel can see you at 10:30.",
       "Does that work?",
     ]);
-    expect(run("Bring ID, e.g. a passport. Mr. Jones will meet you.", { minChars: 5, maxChars: 80 })).toEqual([
-      "Bring ID,",
-      "e.g. a passport.",
-      "Mr. Jones will meet you.",
-    ]);
+    expect(run("Bring ID, e.g. a passport. Mr. Jones will meet you.", { minChars: 5, maxChars: 80 })).toEqual(
+      ["Bring ID,", "e.g. a passport.", "Mr. Jones will meet you."],
+    );
     expect(run("We're at No. 5 High Street. No. I can't.", opts)).toEqual([
       "We're at No. 5 High Street.",
       "No.",
@@ -70,13 +75,35 @@ describe("createPhraseChunker", () => {
   });
 
   it("keeps closing quotes and brackets with their sentence", () => {
-    expect(run('He said "yes." Then he left!) OK?', opts)).toEqual(['He said "yes."', "Then he left!)", "OK?"]);
+    expect(run('He said "yes." Then he left!) OK?', opts)).toEqual([
+      'He said "yes."',
+      "Then he left!)",
+      "OK?",
+    ]);
   });
 
   it("cuts an over-long phrase at the last space before maxChars", () => {
     const text = "one two three four five six seven eight nine ten eleven twelve";
     const phrases = run(text, { minChars: 5, maxChars: 20 });
     expect(phrases).toEqual(["one two three four", "five six seven eight", "nine ten eleven", "twelve"]);
+  });
+
+  it("can release the first phrase of a reply at a lower clause threshold", () => {
+    const text = "Lovely, that's booked for Tuesday at half ten, see you then.";
+    const options = { minChars: 12, maxChars: 80, firstMinChars: 5 };
+    expect(run(text, options)).toEqual([
+      "Lovely,",
+      "that's booked for Tuesday at half ten,",
+      "see you then.",
+    ]);
+    expect(run(text, { minChars: 12, maxChars: 80 })).toEqual([
+      "Lovely, that's booked for Tuesday at half ten,",
+      "see you then.",
+    ]);
+    const chunker = createPhraseChunker(options);
+    chunker.push(text);
+    chunker.flush();
+    expect(chunker.push("Right, so. ")).toEqual(["Right,"]);
   });
 
   it("rejects nonsensical limits", () => {
@@ -114,8 +141,12 @@ describe("createPhraseChunker", () => {
     .array(fc.tuple(fc.constantFrom(...pieces), fc.constantFrom("", " ", "  ", "\n")), { maxLength: 40 })
     .map((parts) => parts.map(([w, sep]) => w + sep).join(""));
   const optionsArb = fc
-    .tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 60 }))
-    .map(([minChars, extra]) => ({ minChars, maxChars: minChars + extra }));
+    .tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 40 }))
+    .map(([minChars, extra, firstMinChars]) => ({
+      minChars,
+      firstMinChars: Math.min(firstMinChars, minChars),
+      maxChars: minChars + extra,
+    }));
   const cutsArb = (text: string) => fc.array(fc.integer({ min: 0, max: text.length }), { maxLength: 12 });
 
   it("reproduces the input (modulo whitespace) for any chunking of the stream", () => {

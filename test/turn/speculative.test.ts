@@ -8,7 +8,7 @@ import {
   observeInterim,
   type SpeculationState,
   speculationKey,
-} from "../../src/turn/speculative.ts";
+} from "../../src/turn/speculative";
 
 const opts = { stableForMs: 250, minRepeats: 3, minWords: 1 };
 
@@ -51,7 +51,10 @@ describe("speculation policy", () => {
   });
 
   it("waits while the caller is mid-clause or hesitating", () => {
-    expect(decideSpeculation(feed([["yes but", 0]]), 1000, opts)).toEqual({ start: false, reason: "dangling" });
+    expect(decideSpeculation(feed([["yes but", 0]]), 1000, opts)).toEqual({
+      start: false,
+      reason: "dangling",
+    });
     expect(decideSpeculation(feed([["I'd like the", 0]]), 1000, opts)).toMatchObject({ reason: "dangling" });
     expect(decideSpeculation(feed([["um", 0]]), 1000, opts)).toEqual({ start: false, reason: "empty" });
     expect(decideSpeculation(feed([["yes", 0]]), 1000, { ...opts, minWords: 2 })).toMatchObject({
@@ -90,7 +93,9 @@ describe("matchesSpeculation", () => {
     fc.assert(
       fc.property(text, text, (a, b) => {
         expect(matchesSpeculation(a, b)).toBe(matchesSpeculation(b, a));
-        expect(matchesSpeculation(a, b)).toBe(speculationKey(a) !== "" && speculationKey(a) === speculationKey(b));
+        expect(matchesSpeculation(a, b)).toBe(
+          speculationKey(a) !== "" && speculationKey(a) === speculationKey(b),
+        );
       }),
     );
   });
