@@ -44,6 +44,17 @@ export interface EmbeddedPostgres {
 const SSL_REQUEST_CODE = 80877103;
 const GSSENC_REQUEST_CODE = 80877104;
 const CANCEL_REQUEST_CODE = 80877102;
+const DRAIN_TIMEOUT_MS = 10_000;
+
+function frontendMessage(type: string, body: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.write(type, 0, "latin1");
+  header.writeInt32BE(4 + body.length, 1);
+  return Buffer.concat([header, body]);
+}
+const SYNC_MESSAGE = frontendMessage("S", Buffer.alloc(0));
+const ROLLBACK_MESSAGE = frontendMessage("Q", Buffer.from("ROLLBACK\0", "latin1"));
+const TERMINATE_MESSAGE = frontendMessage("X", Buffer.alloc(0));
 
 /** FIFO lock over the single PGlite backend. */
 class BackendLock {
@@ -78,6 +89,8 @@ class ProxySession {
   private pendingSyncs = 0;
   private holding = false;
   private closed = false;
+  private draining = false;
+  private drainTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -91,8 +104,14 @@ class ProxySession {
     ws.on("close", () => this.close());
     ws.on("error", () => this.close());
     tcp.on("data", (chunk: Buffer) => this.fromServer(chunk));
-    tcp.on("close", () => this.close());
-    tcp.on("error", () => this.close());
+    tcp.on("close", () => this.onTcpGone());
+    tcp.on("error", () => this.onTcpGone());
+  }
+
+  private onTcpGone(): void {
+    this.tcp.destroy();
+    if (this.draining) this.finish();
+    else this.close();
   }
 
   /** The lock was handed to this session: send what waited for it. */
@@ -109,9 +128,29 @@ class ProxySession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.tcp.destroy();
     this.ws.terminate();
-    // pglite-socket rolls back an open transaction of a detached connection before serving the next one.
+    this.queued = [];
+    if (!this.holding || this.tcp.destroyed) {
+      this.holding = false;
+      this.tcp.destroy();
+      this.lock.release(this);
+      return;
+    }
+    // The client left while it had the backend: finish its work and roll back before anyone else gets it.
+    // (Leaving this to pglite-socket races: a BEGIN still in flight when the socket drops leaves an orphaned
+    // transaction that stalls every other connection.)
+    this.draining = true;
+    this.pendingSyncs += 2;
+    this.tcp.write(SYNC_MESSAGE);
+    this.tcp.write(ROLLBACK_MESSAGE);
+    this.drainTimer = setTimeout(() => this.finish(), DRAIN_TIMEOUT_MS);
+  }
+
+  private finish(): void {
+    if (!this.draining) return;
+    if (this.drainTimer !== undefined) clearTimeout(this.drainTimer);
+    this.draining = false;
+    if (!this.tcp.destroyed) this.tcp.end(TERMINATE_MESSAGE);
     this.holding = false;
     this.lock.release(this);
   }
@@ -173,7 +212,7 @@ class ProxySession {
   }
 
   private fromServer(chunk: Buffer): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(chunk);
+    if (!this.closed && this.ws.readyState === this.ws.OPEN) this.ws.send(chunk);
     this.serverBuf = Buffer.concat([this.serverBuf, chunk]);
     while (this.serverBuf.length >= 5) {
       const len = 1 + this.serverBuf.readInt32BE(1);
@@ -182,8 +221,12 @@ class ProxySession {
       if (type === "Z") {
         this.pendingSyncs = Math.max(0, this.pendingSyncs - 1);
         const status = String.fromCharCode(this.serverBuf[5] ?? 0);
+        if (this.draining && this.pendingSyncs === 0) {
+          this.finish();
+          return;
+        }
         // Idle with nothing outstanding: the backend can serve someone else.
-        if (status === "I" && this.pendingSyncs === 0 && this.holding) {
+        if (status === "I" && this.pendingSyncs === 0 && this.holding && !this.closed) {
           this.holding = false;
           this.lock.release(this);
         }

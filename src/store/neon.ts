@@ -48,6 +48,18 @@ export interface NeonConnectOptions {
   databaseUrl: string;
   /** Local WebSocket proxy (e.g. `ws://127.0.0.1:5480/v2`); required when the URL host is local. */
   wsProxyUrl?: string | undefined;
+  /** Per connect and per query (default 30 s): a hung socket must not hang the alarm that flushes. */
+  queryTimeoutMs?: number;
+}
+
+const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`postgres ${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -64,14 +76,26 @@ export function neonConnect(options: NeonConnectOptions): SqlConnect {
       neonConfigForLocal(options.wsProxyUrl, client.neonConfig as unknown as NeonLocalConfigTarget);
     }
     // A dropped socket surfaces as a rejected query; without a listener Node would crash the process.
-    client.on("error", () => undefined);
-    await client.connect();
+    let gone = false;
+    client.on("error", () => {
+      gone = true;
+    });
+    client.on("end", () => {
+      gone = true;
+    });
+    const timeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    await withTimeout(client.connect(), timeoutMs, "connect");
     const session: SqlSession = {
       query: async <Row>(text: string, params?: unknown[]) => {
-        const r = await client.query(text, params);
+        const r = await withTimeout(client.query(text, params), timeoutMs, "query");
         return { rows: r.rows as Row[], rowCount: r.rowCount };
       },
     };
-    return { session, release: () => client.end().catch(() => undefined) };
+    // `end()` on a connection that already dropped can wait forever; never let release hang a flush.
+    const release = async () => {
+      if (gone) return;
+      await withTimeout(client.end(), 2_000, "end").catch(() => undefined);
+    };
+    return { session, release };
   };
 }

@@ -6,7 +6,6 @@
 import type { Logger } from "../lib/log";
 import type { CallEvent } from "./call-event";
 import { isCriticalEvent } from "./call-event";
-import type { EventStore } from "./event-store";
 
 /** A value DO SQLite returns. */
 export type SqlValue = ArrayBuffer | string | number | null;
