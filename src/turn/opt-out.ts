@@ -39,7 +39,7 @@ const PATTERNS: readonly OptOutPattern[] = [
   {
     id: "do_not_call",
     re: new RegExp(
-      `\\b(?:do not|never) (?:call|ring|phone|contact|bother) ${OBJECT}(?: again| anymore| any more| ever again)?\\b`,
+      `\\b(?:do not|never)(?: ever)? (?:call|ring|phone|contact|bother) ${OBJECT}(?: again| anymore| any more| ever again)?\\b`,
       "g",
     ),
     limitable: true,

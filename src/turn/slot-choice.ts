@@ -106,8 +106,10 @@ function readMention(
   const w = words[i] ?? "";
   const next = words[i + 1];
   const before = words[i - 1] ?? "";
-  // "the second one", "the Tuesday one": here "one" is a pronoun, not a number.
-  if (w === "one" && (ORDINALS[before] !== undefined || WEEKDAYS[before] !== undefined)) return undefined;
+  // "the second one", "the Tuesday one", "the 2 o'clock one": here "one" is a pronoun, not a number.
+  const pronounAfter = ORDINALS[before] !== undefined || WEEKDAYS[before] !== undefined;
+  if (w === "one" && (pronounAfter || ["oclock", "am", "pm"].includes(before) || /^\d/.test(before)))
+    return undefined;
   const byIndex = (n: number): Set<string> => {
     const bySlot = slots.find((s) => s.choice === String(n));
     if (bySlot !== undefined) return new Set([bySlot.choice]);
