@@ -171,7 +171,12 @@ export class StepContext {
       this.snap.transitions += 1;
       this.snap.path.push(name);
       if (this.snap.path.length > MAX_PATH) this.snap.path.splice(0, this.snap.path.length - MAX_PATH);
-      this.log({ type: "state_transition", from: this.snap.transitions === 1 ? null : from, to: name, trigger: why });
+      this.log({
+        type: "state_transition",
+        from: this.snap.transitions === 1 ? null : from,
+        to: name,
+        trigger: why,
+      });
       if (state.resume === true && this.flow.states[from]?.resume !== true) this.snap.returnTo = from;
       this.snap.state = name;
       this.snap.pending = null;

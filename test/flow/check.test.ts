@@ -11,12 +11,27 @@ const CASES: { fixture: string; rule: string; state: string; path: string }[] = 
   { fixture: "missing-on", rule: "missing-on", state: "limbo", path: "states.limbo" },
   { fixture: "missing-no-speech", rule: "missing-no-speech", state: "book", path: "states.book.on" },
   { fixture: "missing-voicemail", rule: "missing-voicemail", state: "greeting", path: "states.greeting.on" },
-  { fixture: "missing-failure-branch", rule: "missing-failure-branch", state: "book", path: "states.book.on" },
+  {
+    fixture: "missing-failure-branch",
+    rule: "missing-failure-branch",
+    state: "book",
+    path: "states.book.on",
+  },
   { fixture: "unprovided-variable", rule: "unprovided-variable", state: "book", path: "states.book.say" },
   { fixture: "unbounded-cycle", rule: "unbounded-cycle", state: "greeting", path: "states.greeting" },
   { fixture: "unknown-action", rule: "unknown-action", state: "book", path: "states.book.action" },
-  { fixture: "reprompt-then-cycle", rule: "reprompt-then-cycle", state: "greeting", path: "states.greeting.reprompt.exhausted" },
-  { fixture: "dtmf-unknown-branch", rule: "dtmf-unknown-branch", state: "greeting", path: "states.greeting.dtmf.1" },
+  {
+    fixture: "reprompt-then-cycle",
+    rule: "reprompt-then-cycle",
+    state: "greeting",
+    path: "states.greeting.reprompt.exhausted",
+  },
+  {
+    fixture: "dtmf-unknown-branch",
+    rule: "dtmf-unknown-branch",
+    state: "greeting",
+    path: "states.greeting.dtmf.1",
+  },
   { fixture: "terminal-listens", rule: "terminal-listens", state: "close", path: "states.close.on" },
   { fixture: "missing-hours-branch", rule: "missing-hours-branch", state: "hours", path: "states.hours.on" },
   { fixture: "close-not-terminal", rule: "close-not-terminal", state: "book", path: "global.max_duration" },
@@ -51,7 +66,9 @@ describe("checkFlow", () => {
     const { fallback: _dropped, ...name } = flow.variables.name ?? {};
     const issues = checkFlow({ ...flow, variables: { ...flow.variables, name } });
     expect(issues.map((i) => i.path.join("."))).toEqual(["states.log_lead.say", "states.route_to_queue.say"]);
-    expect(issues[0]?.message).toMatch(/\{\{name\}\}: it is not guaranteed here \(only capture in "greeting"/);
+    expect(issues[0]?.message).toMatch(
+      /\{\{name\}\}: it is not guaranteed here \(only capture in "greeting"/,
+    );
   });
 
   it("lists the states of an unbounded cycle", () => {

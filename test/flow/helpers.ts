@@ -68,7 +68,10 @@ export function answerActions(run: Run, outcome: string): FlowEvent[] {
   if (pending === null) return [];
   const state = run.flow.states[pending.stateId];
   const raw = state?.action;
-  const specs = raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).map((a) => (typeof a === "string" ? { name: a } : a));
+  const specs =
+    raw === undefined
+      ? []
+      : (Array.isArray(raw) ? raw : [raw]).map((a) => (typeof a === "string" ? { name: a } : a));
   let failed = false;
   return pending.actions.map((a, i) => {
     const provides = specs[i] !== undefined && "provides" in specs[i] ? (specs[i].provides ?? []) : [];
@@ -113,7 +116,9 @@ export function pathTo(flow: Flow, target: string, closed: boolean): FlowEdge[] 
     const state = flow.states[s];
     for (const e of edges) {
       const usable =
-        e.from === s ? !(e.kind === "hours" && e.label !== (closed ? "closed" : "open")) : e.from === "*" && state !== undefined && listens(state);
+        e.from === s
+          ? !(e.kind === "hours" && e.label !== (closed ? "closed" : "open"))
+          : e.from === "*" && state !== undefined && listens(state);
       if (!usable || prev.has(e.to)) continue;
       prev.set(e.to, { ...e, from: s });
       queue.push(e.to);
@@ -130,7 +135,8 @@ export function reach(flow: Flow, target: string, closed = false): Run {
   const run = begin(flow, closed ? SUNDAY_NOON : MONDAY_10AM);
   feed(run, { type: "start" });
   for (const edge of pathTo(flow, target, closed)) feed(run, ...eventsFor(run, edge));
-  if (!run.snap.path.includes(target)) throw new Error(`drove to ${target} but path is ${run.snap.path.join(",")}`);
+  if (!run.snap.path.includes(target))
+    throw new Error(`drove to ${target} but path is ${run.snap.path.join(",")}`);
   return run;
 }
 

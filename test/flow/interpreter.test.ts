@@ -19,10 +19,18 @@ describe("outbound booking call", () => {
     ]);
     expect(logTypes(greet)).toContain("recording_notice");
     feed(run, { type: "intent", branch: "yes" });
-    const toBook = feed(run, { type: "intent", branch: "positive", captures: { intent: "demo", not_declared: "x" } });
+    const toBook = feed(run, {
+      type: "intent",
+      branch: "positive",
+      captures: { intent: "demo", not_declared: "x" },
+    });
     expect(run.snap.vars.intent).toBe("demo");
     expect(run.snap.vars.not_declared).toBeUndefined();
-    expect(toBook.find((e) => e.type === "say")).toMatchObject({ text: "Let me check the diary.", cacheable: true, lineId: "book.hold" });
+    expect(toBook.find((e) => e.type === "say")).toMatchObject({
+      text: "Let me check the diary.",
+      cacheable: true,
+      lineId: "book.hold",
+    });
     const slots = feed(run, {
       type: "action_result",
       actionId: "book.1.0",
@@ -37,14 +45,23 @@ describe("outbound booking call", () => {
     expect(run_actions).toMatchObject({
       parallel: true,
       actions: [
-        { id: "confirm.1.0", name: "cal.com:create_booking", params: { start: "2026-06-11T13:00:00Z", email: "alex@example.co.uk" } },
+        {
+          id: "confirm.1.0",
+          name: "cal.com:create_booking",
+          params: { start: "2026-06-11T13:00:00Z", email: "alex@example.co.uk" },
+        },
         { id: "confirm.1.1", name: "crm:create_meeting" },
       ],
     });
     const done = feed(
       run,
       { type: "action_result", actionId: "confirm.1.1", ok: false },
-      { type: "action_result", actionId: "confirm.1.0", ok: true, data: { booked_start: "2026-06-11T13:00:00Z" } },
+      {
+        type: "action_result",
+        actionId: "confirm.1.0",
+        ok: true,
+        data: { booked_start: "2026-06-11T13:00:00Z" },
+      },
     );
     expect(spoken(done)).toEqual([
       "Booked. You'll get a calendar invite at alex@example.co.uk. See you Thursday the eleventh of June at two o'clock in the afternoon.",
@@ -122,9 +139,15 @@ describe("outbound booking call", () => {
     const out = feed(run, { type: "intent", branch: "opt_out" });
     expect(logTypes(out)).toContain("opt_out");
     expect(run.snap.optedOut).toBe(true);
-    expect(out).toContainEqual({ type: "run_actions", actions: [{ id: "opt_out.1.0", name: "crm:add_suppression", params: {} }], parallel: true });
+    expect(out).toContainEqual({
+      type: "run_actions",
+      actions: [{ id: "opt_out.1.0", name: "crm:add_suppression", params: {} }],
+      parallel: true,
+    });
     const end = feed(run, ...answerActions(run, "failure"));
-    expect(spoken(end)).toEqual(["No problem. I've noted that you don't want any more calls from us. Goodbye."]);
+    expect(spoken(end)).toEqual([
+      "No problem. I've noted that you don't want any more calls from us. Goodbye.",
+    ]);
     expect(run.snap.status).toBe("ended");
   });
 
@@ -159,15 +182,30 @@ describe("outbound booking call", () => {
   });
 
   it("speaks slots in the callee's time_zone when given", () => {
-    const run = begin(outbound, Date.parse("2026-03-02T10:00:00Z"), { first_name: "Sam", time_zone: "America/New_York" });
+    const run = begin(outbound, Date.parse("2026-03-02T10:00:00Z"), {
+      first_name: "Sam",
+      time_zone: "America/New_York",
+    });
     feed(run, { type: "start" }, { type: "intent", branch: "yes" }, { type: "intent", branch: "positive" });
-    const out = feed(run, { type: "action_result", actionId: "book.1.0", ok: true, data: { slot_1: "2026-03-10T15:00:00Z", slot_2: "2026-03-10T18:00:00Z" } });
-    expect(spoken(out)[0]).toContain("Tuesday the tenth at eleven o'clock in the morning or Tuesday the tenth at two o'clock in the afternoon");
+    const out = feed(run, {
+      type: "action_result",
+      actionId: "book.1.0",
+      ok: true,
+      data: { slot_1: "2026-03-10T15:00:00Z", slot_2: "2026-03-10T18:00:00Z" },
+    });
+    expect(spoken(out)[0]).toContain(
+      "Tuesday the tenth at eleven o'clock in the morning or Tuesday the tenth at two o'clock in the afternoon",
+    );
   });
 
   it("transfers to the target the handoff action returned", () => {
     const run = reach(outbound, "handoff");
-    const out = feed(run, { type: "action_result", actionId: "handoff.1.0", ok: true, data: { transfer_target: "+442071234567" } });
+    const out = feed(run, {
+      type: "action_result",
+      actionId: "handoff.1.0",
+      ok: true,
+      data: { transfer_target: "+442071234567" },
+    });
     expect(out).toContainEqual({ type: "transfer", target: "+442071234567" });
   });
 
@@ -199,19 +237,29 @@ describe("snapshots", () => {
     const run = reach(outbound, "confirm");
     feed(run, { type: "action_result", actionId: "confirm.1.1", ok: true });
     expect(resumeEffects(outbound, run.snap)).toEqual([
-      { type: "run_actions", actions: [{ id: "confirm.1.0", name: "cal.com:create_booking", params: expect.any(Object) }], parallel: true },
+      {
+        type: "run_actions",
+        actions: [{ id: "confirm.1.0", name: "cal.com:create_booking", params: expect.any(Object) }],
+        parallel: true,
+      },
     ]);
   });
 
   it("listeningSpec reports branches, captures and per-state overrides", () => {
     const clarify = reach(outbound, "clarify");
-    expect(listeningSpec(outbound, clarify.snap)).toMatchObject({ branches: ["positive", "negative", "unclear"], reasoning: true });
+    expect(listeningSpec(outbound, clarify.snap)).toMatchObject({
+      branches: ["positive", "negative", "unclear"],
+      reasoning: true,
+    });
     const transfer = reach(outbound, "transfer");
     expect(listeningSpec(outbound, transfer.snap)?.noSpeechTimeoutMs).toBe(20_000);
     const book = reach(outbound, "book");
     expect(listeningSpec(outbound, book.snap)).toBeNull();
     feed(book, ...answerActions(book, "success"));
-    expect(listeningSpec(outbound, book.snap)).toMatchObject({ dtmfKeys: ["1", "2"], endpointing: { silence_duration_ms: 600 } });
+    expect(listeningSpec(outbound, book.snap)).toMatchObject({
+      dtmfKeys: ["1", "2"],
+      endpointing: { silence_duration_ms: 600 },
+    });
   });
 });
 
@@ -221,7 +269,11 @@ describe("inbound triage call", () => {
     const greet = feed(run, { type: "start" });
     expect(run.snap.path).toEqual(["check_hours", "out_of_hours"]);
     expect(spoken(greet)[0]).toContain("We're closed right now");
-    const routed = feed(run, { type: "intent", branch: "provided", captures: { name: "Jo", message: "Leak in the kitchen" } });
+    const routed = feed(run, {
+      type: "intent",
+      branch: "provided",
+      captures: { name: "Jo", message: "Leak in the kitchen" },
+    });
     expect(routed).toContainEqual({
       type: "run_actions",
       parallel: true,
@@ -229,7 +281,12 @@ describe("inbound triage call", () => {
         {
           id: "route_to_queue.1.0",
           name: "chat:notify",
-          params: { queue: "morning-handoff", name: "Jo", phone: "+447700900123", message: "Leak in the kitchen" },
+          params: {
+            queue: "morning-handoff",
+            name: "Jo",
+            phone: "+447700900123",
+            message: "Leak in the kitchen",
+          },
         },
       ],
     });

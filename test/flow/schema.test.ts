@@ -20,7 +20,9 @@ describe("parseFlow", () => {
 
   it("rejects unknown keys, bad state names and bad time zones", () => {
     const base = loadFixture("valid-base.json") as Record<string, unknown>;
-    expect(() => parseFlow({ ...base, timeZone: "Mars/Olympus" })).toThrow(/timeZone: must be an IANA time zone/);
+    expect(() => parseFlow({ ...base, timeZone: "Mars/Olympus" })).toThrow(
+      /timeZone: must be an IANA time zone/,
+    );
     expect(() => parseFlow({ ...base, extra: 1 })).toThrow(/\(root\): Unrecognized key/);
     const states = base.states as Record<string, unknown>;
     expect(() => parseFlow({ ...base, states: { ...states, "Bad Name": { end: "hangup" } } })).toThrow(
@@ -36,9 +38,22 @@ describe("generated JSON Schema", () => {
   });
 
   it("describes the state fields editors should autocomplete", () => {
-    const schema = flowJsonSchema() as { properties: { states: { additionalProperties: { properties: object } } } };
+    const schema = flowJsonSchema() as {
+      properties: { states: { additionalProperties: { properties: object } } };
+    };
     const fields = Object.keys(schema.properties.states.additionalProperties.properties);
-    for (const f of ["say", "ask", "capture", "action", "on", "end", "reprompt", "noSpeechTimeoutMs", "reasoning", "vad"]) {
+    for (const f of [
+      "say",
+      "ask",
+      "capture",
+      "action",
+      "on",
+      "end",
+      "reprompt",
+      "noSpeechTimeoutMs",
+      "reasoning",
+      "vad",
+    ]) {
       expect(fields).toContain(f);
     }
   });

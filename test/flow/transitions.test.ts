@@ -10,7 +10,8 @@ function consecutive(path: string[], a: string, b: string): boolean {
 
 function transitionSuite(flow: Flow): void {
   const edges = flowEdges(flow);
-  const closedOnly = (state: string) => flow.initial === "check_hours" && ["out_of_hours", "route_to_queue"].includes(state);
+  const closedOnly = (state: string) =>
+    flow.initial === "check_hours" && ["out_of_hours", "route_to_queue"].includes(state);
 
   for (const edge of edges.filter((e) => e.kind !== "global")) {
     it(`${edge.from} --${edge.label}--> ${edge.to}`, () => {
@@ -41,7 +42,9 @@ function transitionSuite(flow: Flow): void {
           feed(run, ...silence);
         }
         expect(run.snap.path.slice(-2)).toContain(edge.to);
-        const exhausted = run.effects.filter((e) => e.type === "log" && e.event.type === "reprompts_exhausted");
+        const exhausted = run.effects.filter(
+          (e) => e.type === "log" && e.event.type === "reprompts_exhausted",
+        );
         expect(exhausted.map((e) => (e.type === "log" ? e.event.state : ""))).toContain(edge.from);
         return;
       }
