@@ -16,8 +16,12 @@ export class NodeSqlStorage implements SqlStorageLike {
   exec<T extends Record<string, SqlValue>>(query: string, ...bindings: unknown[]): { toArray(): T[] } {
     const stmt = this.db.prepare(query);
     const params = bindings.map((b) => (b instanceof ArrayBuffer ? new Uint8Array(b) : b)) as SQLInputValue[];
-    const rows = stmt.columns().length > 0 ? (stmt.all(...params) as T[]) : (stmt.run(...params), []);
-    return { toArray: () => rows };
+    if (stmt.columns().length > 0) {
+      const rows = stmt.all(...params) as T[];
+      return { toArray: () => rows };
+    }
+    stmt.run(...params);
+    return { toArray: () => [] };
   }
 
   /** Like `ctx.storage.transactionSync`: commits when `fn` returns, rolls back when it throws. */

@@ -67,7 +67,7 @@ describe("Outbox over SQLite", () => {
     expect(outbox.takeBatch(10).map((e) => e.seq)).toEqual([0, 1]);
   });
 
-  it("assigns per-call sequence numbers that survive eviction (reopening the storage)", () => {
+  it("survives eviction (reopening the storage): sequence numbers continue and pending events are delivered later", async () => {
     const dir = mkdtempSync(join(tmpdir(), "outbox-"));
     dirs.push(dir);
     const file = join(dir, "do.sqlite");
@@ -83,6 +83,11 @@ describe("Outbox over SQLite", () => {
     const [appended] = b.append([turn("CA1", 3)], (fn) => second.transactionSync(fn)).appended;
     expect(appended?.seq).toBe(2);
     expect(b.takeBatch(10).map((e) => e.seq)).toEqual([1, 2]);
+    // The evicted object's undelivered events go out with the next alarm.
+    const store = new MemoryStore();
+    const r = await flushOutbox(b, store, log);
+    expect(r).toMatchObject({ delivered: 2, remaining: 0, failed: false });
+    expect([...store.rows.values()].map((e) => e.seq)).toEqual([1, 2]);
     second.close();
   });
 
