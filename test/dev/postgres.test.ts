@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Pool } from "@neondatabase/serverless";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/dev/postgres";
@@ -76,4 +79,30 @@ describe("embedded Postgres through the Neon driver", () => {
       await release();
     }
   });
+
+  it("keeps data in a persistent dataDir across restarts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pglite-"));
+    try {
+      for (const step of ["write", "read"] as const) {
+        const local = await startEmbeddedPostgres({ dataDir: join(dir, "db") });
+        const { session, release } = await neonConnect({
+          databaseUrl: local.databaseUrl,
+          wsProxyUrl: local.wsProxyUrl,
+        })();
+        try {
+          if (step === "write") {
+            await session.query("CREATE TABLE kept (v text)");
+            await session.query("INSERT INTO kept VALUES ('still here')");
+          } else {
+            expect((await session.query("SELECT v FROM kept")).rows).toEqual([{ v: "still here" }]);
+          }
+        } finally {
+          await release();
+          await local.close();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
