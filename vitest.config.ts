@@ -10,20 +10,24 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: ["test/**/*.worker.test.ts", "node_modules/**"],
           environment: "node",
-          testTimeout: 20_000,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       {
         plugins: [
-          cloudflareTest({
+          cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { BUILD_VERSION: "test" } },
-          }),
+            miniflare: {
+              bindings: { ...inject("emulatorEnv"), BUILD_VERSION: "test", LOG_LEVEL: "warn" },
+            },
+          })),
         ],
         test: {
           name: "workers",
           include: ["test/**/*.worker.test.ts"],
-          testTimeout: 20_000,
+          globalSetup: ["test/setup/workers-global.ts"],
+          testTimeout: 30_000,
         },
       },
     ],

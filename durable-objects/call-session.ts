@@ -31,6 +31,22 @@ import { verifyStreamToken } from "../src/telephony/stream-token";
 
 type AnsweredBy = "human" | "machine" | "unknown";
 
+/** What the media socket carries across hibernation. */
+interface SocketAttachment {
+  pathCallSid: string;
+  started: boolean;
+  verified?: boolean;
+  streamSid?: string;
+}
+
+/** An outbox event as `inspect()` reports it (payload as JSON, so it crosses RPC). */
+export interface InspectedEvent {
+  type: string;
+  seq: number;
+  atMs: number;
+  payloadJson: string;
+}
+
 const hotUtterances = new Map<string, Uint8Array>();
 let webRtcVad: Promise<WebRtcVadRuntime> | null = null;
 
@@ -57,6 +73,7 @@ export class CallSession extends DurableObject<Env> {
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private alarmArmed = false;
   private pendingAmd: AnsweredBy | null = null;
+  private waking: Promise<CallEngine | null> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -68,7 +85,11 @@ export class CallSession extends DurableObject<Env> {
     );
   }
 
-  /** Twilio's media WebSocket, already signature-checked by the Worker route. */
+  /**
+   * Twilio's media WebSocket, already signature-checked by the Worker route. Accepted through the
+   * hibernation API: if the object is evicted mid-call (deploy, restart) the socket survives and the
+   * next frame wakes a fresh instance that resumes the call from storage.
+   */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return Response.json(
@@ -79,53 +100,88 @@ export class CallSession extends DurableObject<Env> {
     const pathCallSid = new URL(request.url).pathname.split("/").pop() ?? "";
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    server.accept();
-    this.attach(server, pathCallSid);
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ pathCallSid, started: false } satisfies SocketAttachment);
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  private attach(ws: WebSocket, pathCallSid: string): void {
-    let starting: Promise<void> | null = null;
-    ws.addEventListener("message", (ev) => {
-      const parsed = parseInboundFrame(ev.data);
-      if (!parsed.ok) {
-        this.log.warn("media frame dropped", { reason: parsed.reason });
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const parsed = parseInboundFrame(message);
+    if (!parsed.ok) {
+      this.log.warn("media frame dropped", { reason: parsed.reason });
+      return;
+    }
+    const frame = parsed.frame;
+    const attachment = ws.deserializeAttachment() as SocketAttachment;
+    if (frame.event === "start") {
+      if (attachment.started) return;
+      ws.serializeAttachment({
+        ...attachment,
+        started: true,
+        streamSid: frame.streamSid,
+      } satisfies SocketAttachment);
+      try {
+        await this.start(ws, attachment.pathCallSid, frame);
+      } catch (err) {
+        this.log.error("call start failed", { error: err instanceof Error ? err.message : String(err) });
+        ws.close(1011, "call could not start");
+      }
+      return;
+    }
+    if (frame.event === "connected") return;
+    // Audio before a valid start (token checked) is never processed.
+    if (!attachment.verified) return;
+    const engine = this.socket === ws && this.engine ? this.engine : await this.wake(ws, attachment);
+    if (!engine) return;
+    switch (frame.event) {
+      case "media":
+        engine.onMedia(frame.media.payload, frame.media.timestamp);
         return;
-      }
-      const frame = parsed.frame;
-      const engine = this.socket === ws ? this.engine : null;
-      switch (frame.event) {
-        case "connected":
-          return;
-        case "start":
-          starting ??= this.start(ws, pathCallSid, frame).catch((err: unknown) => {
-            this.log.error("call start failed", { error: err instanceof Error ? err.message : String(err) });
-            ws.close(1011, "call could not start");
-          });
-          return;
-        case "media":
-          // Audio before a valid start (token checked) is never processed.
-          engine?.onMedia(frame.media.payload, frame.media.timestamp);
-          return;
-        case "mark":
-          engine?.onMark(frame.mark.name);
-          return;
-        case "dtmf":
-          engine?.onDtmf(frame.dtmf.digit);
-          return;
-        case "stop":
-          if (engine) this.ctx.waitUntil(engine.hangupReceived());
-          return;
-      }
+      case "mark":
+        engine.onMark(frame.mark.name);
+        return;
+      case "dtmf":
+        engine.onDtmf(frame.dtmf.digit);
+        return;
+      case "stop":
+        await engine.hangupReceived();
+        return;
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    if (this.socket !== ws) return;
+    this.socket = null;
+    const engine = this.engine;
+    this.engine = null;
+    // The socket went away without `stop` (network): state is in storage; a reconnect resumes.
+    if (engine) await engine.shutdown();
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.webSocketClose(ws);
+  }
+
+  /** A verified socket whose instance was evicted: rebuild the engine from storage and carry on. */
+  private async wake(ws: WebSocket, attachment: SocketAttachment): Promise<CallEngine | null> {
+    this.waking ??= (async () => {
+      const record = this.loadRecord();
+      if (!record || record.snapshot.status === "ended") return null;
+      this.log.info("call session woke after eviction", {
+        callSid: record.callSid,
+        state: record.snapshot.state,
+      });
+      await this.run(
+        ws,
+        { ...record.meta, streamSid: attachment.streamSid ?? record.meta.streamSid },
+        record.snapshot,
+        {},
+      );
+      return this.engine;
+    })().finally(() => {
+      this.waking = null;
     });
-    ws.addEventListener("close", () => {
-      if (this.socket !== ws) return;
-      this.socket = null;
-      const engine = this.engine;
-      this.engine = null;
-      // The socket went away without `stop` (network, eviction): state is in storage; a reconnect resumes.
-      if (engine) this.ctx.waitUntil(engine.shutdown());
-    });
+    return this.waking;
   }
 
   private async start(ws: WebSocket, pathCallSid: string, frame: StartFrame): Promise<void> {
@@ -158,16 +214,30 @@ export class CallSession extends DurableObject<Env> {
           campaign: params.campaign ?? null,
           startedAtMs: Date.now(),
         };
+    const vars: Record<string, string> = {};
+    for (const [k, v] of Object.entries(params)) if (k.startsWith("var_")) vars[k.slice(4)] = v;
+    ws.serializeAttachment({
+      ...(ws.deserializeAttachment() as SocketAttachment),
+      verified: true,
+    } satisfies SocketAttachment);
+    await this.run(ws, meta, resume?.snapshot ?? null, vars);
+  }
+
+  /** Build the engine for this socket and start (or resume) the call. */
+  private async run(
+    ws: WebSocket,
+    meta: CallMeta,
+    resume: FlowSnapshot | null,
+    vars: Record<string, string>,
+  ) {
     const flow = getFlow(meta.flowId);
     if (!flow) {
       this.log.error("unknown flow", { flowId: meta.flowId });
       ws.close(1011, "unknown flow");
       return;
     }
-    const vars: Record<string, string> = {};
-    for (const [k, v] of Object.entries(params)) if (k.startsWith("var_")) vars[k.slice(4)] = v;
-
-    this.engine?.shutdown().catch(() => undefined);
+    const previous = this.engine;
+    if (previous) await previous.shutdown().catch(() => undefined);
     const classifier = await vadClassifier(this.log);
     this.socket = ws;
     const engine = new CallEngine(
@@ -175,7 +245,7 @@ export class CallSession extends DurableObject<Env> {
         flow,
         meta,
         vars,
-        resume: resume?.snapshot ?? null,
+        resume,
         vadConfig: DEFAULT_VAD_CONFIG,
         models: { fast: this.config.openai.model, reasoning: this.config.openai.reasoningModel },
         llmTimeoutMs: this.config.openai.timeoutMs,
@@ -205,7 +275,12 @@ export class CallSession extends DurableObject<Env> {
     return {
       ...ports,
       send: (frame) => {
-        if (this.socket === ws) ws.send(JSON.stringify(frame));
+        if (this.socket !== ws) return;
+        try {
+          ws.send(JSON.stringify(frame));
+        } catch {
+          // The socket closed under us; the close handler shuts the engine down.
+        }
       },
       closeMedia: (code, reason) => ws.close(code, reason),
       persist: (record, events) => this.persist(record, events),
@@ -342,7 +417,10 @@ export class CallSession extends DurableObject<Env> {
   }
 
   /** Test and operator hook: the stored record and outbox size. */
-  async inspect(): Promise<{ record: CallRecord | null; outboxSize: number }> {
-    return { record: this.loadRecord(), outboxSize: this.outbox.stats().size };
+  async inspect(): Promise<{ record: CallRecord | null; outboxSize: number; pending: InspectedEvent[] }> {
+    const pending = this.outbox
+      .takeBatch(1_000)
+      .map((e) => ({ type: e.type, seq: e.seq, atMs: e.atMs, payloadJson: JSON.stringify(e.payload) }));
+    return { record: this.loadRecord(), outboxSize: this.outbox.stats().size, pending };
   }
 }

@@ -6,11 +6,13 @@
 import { base64ToBytes, type FrameClassifier, PlaybackTracker, type VadConfig } from "../audio";
 import { initialSnapshot, resumeEffects, step } from "../flow/interpreter";
 import type { Flow } from "../flow/schema";
+import { localParts } from "../flow/time";
 import type { Effect, FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/types";
 import type { HistoryEntry, TtsSession } from "../providers/ports";
 import { EVENT_TYPES } from "../store/call-event";
 import type { CallEventInput } from "../store/outbox";
-import { classifyFastPath } from "../turn/fast-path";
+import { classifyFastPath, SLOT_CAPTURE } from "../turn/fast-path";
+import type { SlotOption } from "../turn/slot-choice";
 import { callStartedEvent, flowLogToEvent } from "./events";
 import { type CallerTurn, Listener } from "./listener";
 import type { CallIO, CallMeta } from "./ports";
@@ -33,6 +35,7 @@ export interface EngineOptions {
 }
 
 const MAX_HISTORY = 12;
+const WEEKDAY_NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
 
 export class CallEngine {
   private snapshot: FlowSnapshot;
@@ -48,6 +51,7 @@ export class CallEngine {
   private readonly turnClock: TurnClock;
   private utteranceSeq = 0;
   private ended = false;
+  private shutDown = false;
   private idleWaiters: (() => void)[] = [];
   /** Resolves when the call's flow has ended and its last line was played. */
   readonly finished: Promise<string>;
@@ -127,7 +131,10 @@ export class CallEngine {
         },
         tag: opts.meta.callSid,
       })
-      .then((stt) => this.listener.attach(stt))
+      .then((stt) => {
+        if (this.ended) void stt.close().catch(() => undefined);
+        else this.listener.attach(stt);
+      })
       .catch((err: unknown) =>
         io.log.error("stt connect failed", { error: err instanceof Error ? err.message : String(err) }),
       );
@@ -179,11 +186,13 @@ export class CallEngine {
   }
 
   async shutdown(): Promise<void> {
+    if (this.shutDown) return;
+    this.shutDown = true;
     this.ended = true;
     this.io.timers.clearAll();
     this.turnAbort?.abort();
     this.speaker.cancel();
-    this.listener.dispose();
+    await this.listener.dispose();
     const tts = this.tts;
     this.tts = null;
     if (tts) await tts.then((s) => s.close()).catch(() => undefined);
@@ -235,14 +244,24 @@ export class CallEngine {
     for (const id of [...this.spoken.keys()]) this.rememberHeard(id);
     this.pushHistory({ role: "user", text: turn.text });
     this.turnClock.begin(turn);
-    const fast = classifyFastPath({ text: turn.text, branches: spec.branches, captures: spec.captures });
+    const fast = classifyFastPath({
+      text: turn.text,
+      branches: spec.branches,
+      captures: spec.captures,
+      slots: this.offeredSlots(),
+    });
     if (fast.decision === "opt_out") {
       this.turnClock.decided("fast_path", this.io.nowMs());
       return this.apply({ type: "opt_out" });
     }
     if (fast.decision === "branch") {
       this.turnClock.decided("fast_path", this.io.nowMs());
-      return this.apply({ type: "intent", branch: fast.branch, captures: fast.captures, text: turn.text });
+      return this.apply({
+        type: "intent",
+        branch: fast.branch,
+        captures: this.slotCaptures(fast.captures, spec),
+        text: turn.text,
+      });
     }
     const abort = new AbortController();
     this.turnAbort = abort;
@@ -293,6 +312,26 @@ export class CallEngine {
       clearTimeout(timer);
       if (this.turnAbort === abort) this.turnAbort = null;
     }
+  }
+
+  /** Slots offered in this state (`slot_1`, `slot_2` instants), so "Tuesday" or "half ten" can pick one. */
+  private offeredSlots(): SlotOption[] {
+    const out: SlotOption[] = [];
+    for (const choice of ["1", "2"]) {
+      const ms = Date.parse(this.snapshot.vars[`slot_${choice}`] ?? "");
+      if (Number.isNaN(ms)) continue;
+      const local = localParts(ms, this.snapshot.vars.time_zone ?? this.opts.flow.timeZone);
+      out.push({ choice, weekday: WEEKDAY_NAMES[local.weekday], hour: local.hour, minute: local.minute });
+    }
+    return out;
+  }
+
+  /** The fast path names the chosen slot by number; a flow capturing `slot` gets the slot's variable name. */
+  private slotCaptures(captures: Record<string, string>, spec: ListeningSpec): Record<string, string> {
+    const choice = captures[SLOT_CAPTURE];
+    if (choice === undefined || !spec.captures.includes("slot")) return captures;
+    const { [SLOT_CAPTURE]: _, ...rest } = captures;
+    return { ...rest, slot: `slot_${choice}` };
   }
 
   private statePrompt(stateId: string): string {

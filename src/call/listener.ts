@@ -126,7 +126,11 @@ export class Listener {
     this.hooks.onTurn(turn);
   }
 
-  dispose(): void {
+  /** Close the STT stream (flushes finals at the provider) and free the VAD. */
+  async dispose(): Promise<void> {
     this.vad.dispose();
+    const stt = this.stt;
+    this.stt = null;
+    if (stt) await stt.close().catch(() => undefined);
   }
 }

@@ -5,7 +5,7 @@
  */
 
 import type { WorkingHours } from "../flow/schema";
-import { formatSlotForSpeech } from "../flow/time";
+import { formatSlotForSpeech, localParts } from "../flow/time";
 import { ProviderError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { ACTION_PARAM_SCHEMAS, type ActionName, type ActionParams, isActionName } from "./action-schemas";
@@ -58,7 +58,7 @@ export interface ActionDeps {
   calleePhone?: string;
   config: ActionConfig;
   calendar?: Pick<CalcomClient, "getSlots" | "createBooking">;
-  crm?: Pick<HubspotClient, "upsertContact" | "createMeeting">;
+  crm?: Pick<HubspotClient, "upsertContact" | "createMeeting" | "createNote">;
   chat?: ChatNotifier;
   suppressions?: SuppressionStore;
   callControl?: CallControl;
@@ -110,22 +110,29 @@ const HANDLERS: { [N in ActionName]: Handler<N> } = {
       },
       signal,
     );
-    const picked = pickSlots(
-      starts.map((s) => s.start),
-      {
-        timeZone: tz,
-        nowMs: now,
-        count: 2,
-        minNoticeMs: deps.config.minNoticeMs ?? 3_600_000,
-        workingHours: deps.config.workingHours,
-      },
-    );
+    const preferred = p.preferred_time ? preferenceFilter(p.preferred_time, tz) : null;
+    const candidates = starts.map((s) => s.start);
+    const narrowed = preferred ? candidates.filter(preferred) : candidates;
+    const picked = pickSlots(narrowed.length > 0 ? narrowed : candidates, {
+      timeZone: tz,
+      nowMs: now,
+      count: 2,
+      minNoticeMs: deps.config.minNoticeMs ?? 3_600_000,
+      workingHours: deps.config.workingHours,
+    });
     const [first, second] = picked;
     if (first === undefined) return { ok: true, outcome: "no_slots", data: {} };
-    const data: Record<string, string> = { slot_1: speak(deps, first, tz), slot_1_iso: first };
+    // The flow phrases instants itself (in the callee's zone), so slots go back as ISO instants;
+    // `*_spoken` carries our phrasing for flows that want text.
+    const data: Record<string, string> = {
+      slot_1: first,
+      slot_1_iso: first,
+      slot_1_spoken: speak(deps, first, tz),
+    };
     if (second !== undefined) {
-      data.slot_2 = speak(deps, second, tz);
+      data.slot_2 = second;
       data.slot_2_iso = second;
+      data.slot_2_spoken = speak(deps, second, tz);
     }
     return { ok: true, data };
   },
@@ -156,13 +163,14 @@ const HANDLERS: { [N in ActionName]: Handler<N> } = {
       data: {
         booking_uid: booking.uid,
         slot_iso: booking.start,
-        slot: speak(deps, booking.start, tz),
+        booked_start: booking.start,
+        booked_start_spoken: speak(deps, booking.start, tz),
         reconciled: String(reconciled),
       },
     };
   },
 
-  async "crm:create_meeting"(p, deps, signal) {
+  async "crm:create_meeting"(p, deps, signal): Promise<ActionResult> {
     const crm = need(deps.crm, "crm");
     const [firstname, ...rest] = (p.name ?? "").split(/\s+/).filter(Boolean);
     const phone = p.phone ?? deps.calleePhone;
@@ -175,6 +183,17 @@ const HANDLERS: { [N in ActionName]: Handler<N> } = {
       },
       signal,
     );
+    if (p.slot_iso === undefined) {
+      const noteId = await crm.createNote(
+        {
+          contactId: contact.id,
+          body: `${p.title ?? "Follow-up"} requested by phone: ${p.when ?? "time not given"}`,
+          timestampMs: deps.nowMs(),
+        },
+        signal,
+      );
+      return { ok: true, data: { contact_id: contact.id, note_id: noteId } };
+    }
     const startMs = Date.parse(p.slot_iso);
     const lengthMin = p.length_minutes ?? deps.config.bookingLengthMinutes ?? 30;
     const meetingId = await crm.createMeeting(
@@ -214,10 +233,39 @@ const HANDLERS: { [N in ActionName]: Handler<N> } = {
 
   async "chat:notify"(p, deps, signal) {
     const chat = need(deps.chat, "chat");
-    await chat.notify(p.text, signal);
+    await chat.notify(chatText(p), signal);
     return { ok: true, data: { notified: "true" } };
   },
 };
+
+/** A chat line from either explicit text or the flow's fields: `[queue] template: key: value, …`. */
+function chatText(p: ActionParams<"chat:notify">): string {
+  if (p.text) return p.text;
+  const { queue, template, text: _text, ...fields } = p;
+  const head = [queue ? `[${queue}]` : "", template ?? "new lead"].filter(Boolean).join(" ");
+  const body = Object.entries(fields)
+    .filter((e): e is [string, string] => typeof e[1] === "string" && e[1].trim() !== "")
+    .map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`)
+    .join(", ");
+  return body ? `${head}: ${body}` : head;
+}
+
+const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+
+/** Narrow slots to the day and part of day the caller named, if any (in the callee's zone). */
+function preferenceFilter(words: string, timeZone: string): ((iso: string) => boolean) | null {
+  const w = words.toLowerCase();
+  const day = WEEKDAYS.findIndex((d) => w.includes(d) || w.includes(d.slice(0, 3)));
+  const part = /morning/.test(w) ? "am" : /afternoon|evening|after lunch/.test(w) ? "pm" : null;
+  if (day < 0 && part === null) return null;
+  return (iso) => {
+    const local = localParts(Date.parse(iso), timeZone);
+    if (day >= 0 && local.weekday !== day) return false;
+    if (part === "am" && local.hour >= 12) return false;
+    if (part === "pm" && local.hour < 12) return false;
+    return true;
+  };
+}
 
 function toFailure(err: unknown): ActionResult {
   if (err instanceof ActionFailure) return { ok: false, error: err.code, retryable: err.retryable };

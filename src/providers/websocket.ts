@@ -81,8 +81,23 @@ export const openWorkerdWebSocket: OpenWebSocket = async (url, headers, options)
   ws.accept();
   let closed = false;
   return {
-    send: (data) => ws.send(data),
-    close: (code, reason) => ws.close(code, reason),
+    // After either side closed, a late send (KeepAlive timer, CloseStream) is dropped, not thrown:
+    // workerd throws from send() after close() and nothing useful can be done with it.
+    send: (data) => {
+      if (closed) return;
+      try {
+        ws.send(data);
+      } catch {
+        closed = true;
+      }
+    },
+    close: (code, reason) => {
+      try {
+        ws.close(code, reason);
+      } catch {
+        // already closed
+      }
+    },
     onMessage: (cb) => ws.addEventListener("message", (ev) => cb(toMessageData(ev.data))),
     onClose: (cb) =>
       ws.addEventListener("close", (ev) => {

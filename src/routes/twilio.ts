@@ -133,7 +133,10 @@ export const twilioRoutes = new Hono<AppEnv>()
       flow,
       direction: params.Direction,
     });
-    return c.body(connectStreamTwiml(streamUrl, streamParams), 200, { "content-type": "text/xml" });
+    const redirectUrl = publicUrl(config, c.req.url);
+    return c.body(connectStreamTwiml(streamUrl, streamParams, { redirectUrl }), 200, {
+      "content-type": "text/xml",
+    });
   })
   .post("/twilio/status", async (c) => {
     const params = parse(StatusParams, await signedForm(c));

@@ -11,19 +11,26 @@ export function xmlEscape(value: string): string {
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, "");
 }
 
-/** `<Connect><Stream>` with custom parameters (delivered by Twilio in `start.customParameters`). */
+/**
+ * `<Connect><Stream>` with custom parameters (delivered by Twilio in `start.customParameters`).
+ * Verbs after `</Connect>` run only if the stream drops without the call ending (a deploy resets the
+ * call's Durable Object): `redirectUrl` sends Twilio back to the voice webhook, which opens a new
+ * stream that resumes the call from storage.
+ */
 export function connectStreamTwiml(
   streamUrl: string,
   parameters: Record<string, string>,
-  statusCallback?: string,
+  options: { statusCallback?: string; redirectUrl?: string } = {},
 ): string {
+  const { statusCallback, redirectUrl } = options;
   const params = Object.entries(parameters)
     .map(([name, value]) => `<Parameter name="${xmlEscape(name)}" value="${xmlEscape(value)}"/>`)
     .join("");
   const cb = statusCallback
     ? ` statusCallback="${xmlEscape(statusCallback)}" statusCallbackMethod="POST"`
     : "";
-  return `<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="${xmlEscape(streamUrl)}"${cb}>${params}</Stream></Connect></Response>`;
+  const redirect = redirectUrl ? `<Redirect method="POST">${xmlEscape(redirectUrl)}</Redirect>` : "";
+  return `<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="${xmlEscape(streamUrl)}"${cb}>${params}</Stream></Connect>${redirect}</Response>`;
 }
 
 /** Spoken message then hang up: used when the agent cannot take the call (the caller never gets silence). */

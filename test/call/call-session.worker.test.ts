@@ -1,0 +1,274 @@
+import { env, evictDurableObject, SELF } from "cloudflare:test";
+import { describe, expect, inject, it } from "vitest";
+import type { CallSession } from "../../durable-objects/call-session";
+import { fixture, newCallSid, ORIGIN, signedPost, TwilioMediaClient } from "../support/twilio-media-client";
+
+const urls = inject("emulatorUrls");
+const speech = inject("speechFixtures");
+
+async function script(callSid: string, utterances: string[]): Promise<void> {
+  const res = await fetch(`${urls.deepgram}/__emulator/scripts`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ tag: callSid, utterances }),
+  });
+  expect(res.ok).toBe(true);
+}
+
+function stub(callSid: string): DurableObjectStub<CallSession> {
+  return env.CALL_SESSION.get(env.CALL_SESSION.idFromName(callSid));
+}
+
+async function stored(callSid: string) {
+  return stub(callSid).inspect();
+}
+
+describe("Twilio webhooks", () => {
+  it("refuses a voice webhook with a forged signature", async () => {
+    const res = await signedPost(
+      "/twilio/voice",
+      { CallSid: newCallSid(), From: "+447700900123" },
+      "not-the-token",
+    );
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: { code: "signature_invalid" } });
+  });
+
+  it("answers a signed voice webhook with escaped <Connect><Stream> TwiML carrying a stream token", async () => {
+    const callSid = newCallSid();
+    const res = await signedPost("/twilio/voice?flow=outbound-booking&var_first_name=%3CJo%22%3E", {
+      CallSid: callSid,
+      From: "+447700900123",
+      To: "+442071234567",
+      Direction: "outbound-api",
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/xml");
+    const twiml = await res.text();
+    expect(twiml).toContain(`<Stream url="wss://agent.example/media/${callSid}"`);
+    expect(twiml).toContain('<Parameter name="var_first_name" value="&lt;Jo&quot;&gt;"/>');
+    expect(twiml).toMatch(/<Parameter name="token" value="v1\.\d+\.[A-Za-z0-9_-]+"\/>/);
+  });
+
+  it("rejects a malformed CallSid with a 400 and a reason", async () => {
+    const res = await signedPost("/twilio/voice", { CallSid: "CA123" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "bad_params" } });
+  });
+
+  it("refuses an unsigned media upgrade before it reaches the Durable Object", async () => {
+    const unsigned = await SELF.fetch(`${ORIGIN}/media/${newCallSid()}`, {
+      headers: { upgrade: "websocket" },
+    });
+    expect(unsigned.status).toBe(403);
+    const forged = await SELF.fetch(`${ORIGIN}/media/${newCallSid()}`, {
+      headers: { upgrade: "websocket", "x-twilio-signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAA=" },
+    });
+    expect(forged.status).toBe(403);
+  });
+});
+
+describe("a call over the media WebSocket", () => {
+  it("closes a signed socket whose stream token is not valid for the CallSid, before processing audio", async () => {
+    const callSid = newCallSid();
+    const client = await TwilioMediaClient.open(callSid, `wss://agent.example/media/${callSid}`);
+    client.start({ token: "v1.99999999999999.forged", flow: "outbound-booking", direction: "outbound-api" });
+    await client.waitFor(() => client.closed !== null, 5_000, "socket close");
+    expect(client.closed?.code).toBe(1008);
+    expect(client.agentBytes).toBe(0);
+    expect((await stored(callSid)).record).toBeNull();
+  });
+
+  it("greets with marked audio, books the chosen slot through the flow, and hangs up through Twilio REST", async () => {
+    const callSid = newCallSid();
+    await script(callSid, [
+      "yes speaking",
+      "yes we are looking at that this quarter",
+      "the first one please",
+    ]);
+    const client = await TwilioMediaClient.call({
+      callSid,
+      query: "?flow=outbound-booking&var_first_name=Jo&var_email=jo%40example.co.uk",
+    });
+    await client.waitIdle();
+    expect(client.agentBytes).toBeGreaterThan(8_000);
+    expect(client.marksSent).toBeGreaterThan(3);
+
+    await client.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "qualify");
+    await client.waitIdle();
+    await client.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "book");
+    await client.waitIdle();
+    await client.say(fixture(speech["bc-okay"]));
+    await expectEnded(callSid);
+
+    const { record, pending } = await stored(callSid);
+    expect(record?.snapshot.path).toEqual(["greeting", "qualify", "book", "confirm", "close"]);
+    const slot1 = record?.snapshot.vars.slot_1;
+    expect(record?.snapshot.vars.slot).toBe(slot1);
+    const cal = (await (await fetch(`${urls.calcom}/__emulator/state`)).json()) as {
+      bookings: { start: string; metadata: { callSid?: string } }[];
+    };
+    const ours = cal.bookings.filter((b) => b.metadata.callSid === callSid);
+    expect(ours).toHaveLength(1);
+    expect(Date.parse(ours[0]?.start ?? "")).toBe(Date.parse(slot1 ?? ""));
+    await eventually(async () => {
+      const twilio = JSON.stringify(await (await fetch(`${urls.twilio}/__emulator/requests`)).json());
+      expect(twilio).toContain(callSid);
+      expect(twilio).toContain("Status=completed");
+    });
+    const types = pending.map((e) => e.type);
+    expect(types[0]).toBe("call.started");
+    expect(types).toContain("state.transition");
+    expect(types.filter((t) => t === "turn.latency").length).toBeGreaterThanOrEqual(2);
+    client.close();
+  });
+
+  it("clears Twilio playback when the caller talks over the agent, and keeps only what was heard", async () => {
+    const callSid = newCallSid();
+    await script(callSid, ["sorry who is this"]);
+    const client = await TwilioMediaClient.call({
+      callSid,
+      query: "?flow=outbound-booking&var_first_name=Jo",
+      playbackSpeed: 1,
+    });
+    await client.waitFor(() => client.marksSent >= 3, 5_000, "greeting audio");
+    await client.say(fixture(speech["book-tuesday"]), 200, 1);
+    await client.waitFor(() => client.clears > 0, 8_000, "clear frame");
+    const { pending } = await stored(callSid);
+    const bargeIn = pending.find((e) => e.type === "call.barge_in");
+    expect(bargeIn).toBeDefined();
+    expect(JSON.parse(bargeIn?.payloadJson ?? "{}").reactionMs).toBeGreaterThan(0);
+    client.close();
+  });
+
+  it("does not interrupt the agent for a backchannel", async () => {
+    const callSid = newCallSid();
+    await script(callSid, ["mm hm"]);
+    const client = await TwilioMediaClient.call({ callSid, query: "?var_first_name=Jo", playbackSpeed: 1 });
+    await client.waitFor(() => client.marksSent >= 3, 5_000, "greeting audio");
+    await client.say(fixture(speech["bc-mm-hm"]), 100, 1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(client.clears).toBe(0);
+    client.close();
+  });
+
+  it("takes a keyed slot choice as a flow event and books that slot", async () => {
+    const callSid = newCallSid();
+    await script(callSid, ["yes", "yes definitely"]);
+    const client = await TwilioMediaClient.call({
+      callSid,
+      query: "?var_first_name=Jo&var_email=jo%40example.co.uk",
+    });
+    await client.waitIdle();
+    await client.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "qualify");
+    await client.waitIdle();
+    await client.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "book");
+    await client.waitIdle();
+    client.dtmf("2");
+    await expectEnded(callSid);
+    const { record } = await stored(callSid);
+    expect(record?.snapshot.vars.slot).toBe(record?.snapshot.vars.slot_2);
+    client.close();
+  });
+
+  it("logs and drops malformed frames while the call goes on", async () => {
+    const callSid = newCallSid();
+    await script(callSid, ["yes it is"]);
+    const client = await TwilioMediaClient.call({ callSid, query: "?var_first_name=Jo" });
+    await client.waitIdle();
+    client.sendRaw("{not json");
+    client.sendRaw(JSON.stringify({ event: "media", media: { timestamp: "1", payload: "%%%not-base64" } }));
+    client.sendRaw(JSON.stringify({ event: "surprise", hello: 1 }));
+    client.sendRaw(JSON.stringify({ event: "dtmf", dtmf: { digit: "12" } }));
+    await client.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "qualify");
+    expect(client.closed).toBeNull();
+    client.close();
+  });
+
+  it("resumes where the flow was after the Durable Object is evicted, when Twilio reconnects", async () => {
+    const callSid = newCallSid();
+    await script(callSid, ["yes that's me", "yes we are"]);
+    const first = await TwilioMediaClient.call({ callSid, query: "?var_first_name=Jo" });
+    await first.waitIdle();
+    await first.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "qualify");
+    await first.waitIdle();
+    // A deploy drops the media socket and resets the object; Twilio follows the <Redirect> after
+    // </Connect> back to the voice webhook and opens a new stream for the same call.
+    first.close();
+    await new Promise((r) => setTimeout(r, 100));
+    await evictDurableObject(stub(callSid));
+
+    const again = await TwilioMediaClient.call({ callSid, query: "?var_first_name=Jo" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.agentBytes).toBe(0);
+    await again.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "book");
+    const { pending } = await stored(callSid);
+    expect(pending.filter((e) => e.type === "call.started")).toHaveLength(1);
+    again.close();
+  });
+
+  it("resumes on a reconnected stream without replaying the greeting", async () => {
+    const callSid = newCallSid();
+    await script(callSid, ["yes that's me", "yes we are"]);
+    const first = await TwilioMediaClient.call({ callSid, query: "?var_first_name=Jo" });
+    await first.waitIdle();
+    await first.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "qualify");
+    await first.waitIdle();
+    first.close();
+    await new Promise((r) => setTimeout(r, 100));
+
+    const again = await TwilioMediaClient.call({ callSid, query: "?var_first_name=Jo" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.agentBytes).toBe(0);
+    await again.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "book");
+    again.close();
+  });
+});
+
+async function eventually(check: () => Promise<void>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function expectState(callSid: string, state: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    last = (await stored(callSid)).record?.snapshot.state ?? "";
+    if (last === state) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`expected state ${state}, still in ${last}`);
+}
+
+async function expectEnded(callSid: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const s = (await stored(callSid)).record?.snapshot;
+    if (s?.status === "ended") return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const { record, pending } = await stored(callSid);
+  const s = record?.snapshot;
+  const actions = pending.filter((e) => e.type === "action.result").map((e) => e.payloadJson);
+  throw new Error(
+    `call did not end (actions ${actions.join(" ")}); state ${s?.state} path ${s?.path.join(">")}`,
+  );
+}

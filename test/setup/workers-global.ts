@@ -1,0 +1,30 @@
+/**
+ * Global setup for the workerd test project: starts every emulator in Node, and hands their URLs
+ * and the speech fixtures to the tests (`inject`) and to the Worker's bindings.
+ */
+import { readFile } from "node:fs/promises";
+import type { TestProject } from "vitest/node";
+import { startEmulatorStack } from "../../src/emulators/stack";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    emulatorEnv: Record<string, string>;
+    emulatorUrls: Record<string, string>;
+    speechFixtures: Record<string, string>;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const stack = await startEmulatorStack();
+  const fixtures: Record<string, string> = {};
+  for (const name of ["book-tuesday", "not-interested", "call-back", "bc-mm-hm", "bc-yeah", "bc-okay"]) {
+    const bytes = await readFile(new URL(`../fixtures/audio/${name}.ulaw`, import.meta.url));
+    fixtures[name] = bytes.toString("base64");
+  }
+  project.provide("emulatorEnv", stack.env);
+  project.provide("emulatorUrls", stack.urls);
+  project.provide("speechFixtures", fixtures);
+  return async () => {
+    await stack.close();
+  };
+}
