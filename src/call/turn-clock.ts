@@ -60,6 +60,21 @@ export class TurnClock {
     this.timer = null;
     this.replyId = null;
     const record = timer.record();
-    this.emit({ turn: this.turnNo, kind: turnKind(record), ...record, ...turnSegments(record) });
+    const seg = turnSegments(record);
+    const kind = turnKind(record);
+    const round = (v: number | undefined) => (v === undefined ? undefined : Math.max(0, Math.round(v)));
+    this.emit({
+      turn: this.turnNo,
+      path: kind,
+      kind,
+      // Column names of the `turns` projection.
+      endpointingMs: round(seg.endpointing),
+      llmFirstTokenMs: record.fastPath ? undefined : round(seg.decision),
+      ttsFirstAudioMs: round(seg.audio),
+      overheadMs: round(seg.send),
+      totalMs: round(seg.voiceToVoiceMs),
+      record,
+      segments: seg,
+    });
   }
 }

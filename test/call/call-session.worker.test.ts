@@ -1,6 +1,7 @@
 import { env, evictDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import type { CallSession } from "../../durable-objects/call-session";
+import { auditTrail, query } from "../support/audit";
 import { fixture, newCallSid, ORIGIN, signedPost, TwilioMediaClient } from "../support/twilio-media-client";
 
 const urls = inject("emulatorUrls");
@@ -103,7 +104,7 @@ describe("a call over the media WebSocket", () => {
     await client.say(fixture(speech["bc-okay"]));
     await expectEnded(callSid);
 
-    const { record, pending } = await stored(callSid);
+    const { record } = await stored(callSid);
     expect(record?.snapshot.path).toEqual(["greeting", "qualify", "book", "confirm", "close"]);
     const slot1 = record?.snapshot.vars.slot_1;
     expect(record?.snapshot.vars.slot).toBe(slot1);
@@ -118,10 +119,20 @@ describe("a call over the media WebSocket", () => {
       expect(twilio).toContain(callSid);
       expect(twilio).toContain("Status=completed");
     });
-    const types = pending.map((e) => e.type);
+    // The audit trail reached Postgres through the outbox, exactly once per event.
+    const trail = await auditTrail(callSid);
+    const types = trail.map((e) => e.type);
     expect(types[0]).toBe("call.started");
     expect(types).toContain("state.transition");
-    expect(types.filter((t) => t === "turn.latency").length).toBeGreaterThanOrEqual(2);
+    expect(new Set(trail.map((e) => e.id)).size).toBe(trail.length);
+    expect(trail.map((e) => e.seq)).toEqual(trail.map((_, i) => i));
+    const turns = await query<{ turn_index: number; path: string }>(
+      "SELECT turn_index, path FROM turns WHERE call_sid = $1 ORDER BY turn_index",
+      [callSid],
+    );
+    expect(turns.length).toBeGreaterThanOrEqual(2);
+    // "yes speaking" and "the first one" are obvious; the qualifying answer needs the LLM.
+    expect(turns.map((t) => t.path)).toEqual(["fast_path", "live", "fast_path"]);
     client.close();
   });
 
@@ -136,10 +147,10 @@ describe("a call over the media WebSocket", () => {
     await client.waitFor(() => client.marksSent >= 3, 5_000, "greeting audio");
     await client.say(fixture(speech["book-tuesday"]), 200, 1);
     await client.waitFor(() => client.clears > 0, 8_000, "clear frame");
-    const { pending } = await stored(callSid);
-    const bargeIn = pending.find((e) => e.type === "call.barge_in");
+    client.close();
+    const bargeIn = (await auditTrail(callSid)).find((e) => e.type === "call.barge_in");
     expect(bargeIn).toBeDefined();
-    expect(JSON.parse(bargeIn?.payloadJson ?? "{}").reactionMs).toBeGreaterThan(0);
+    expect(Number(bargeIn?.payload.reactionMs)).toBeGreaterThan(0);
     client.close();
   });
 
@@ -209,9 +220,8 @@ describe("a call over the media WebSocket", () => {
     expect(again.agentBytes).toBe(0);
     await again.say(fixture(speech["bc-okay"]));
     await expectState(callSid, "book");
-    const { pending } = await stored(callSid);
-    expect(pending.filter((e) => e.type === "call.started")).toHaveLength(1);
     again.close();
+    expect((await auditTrail(callSid)).filter((e) => e.type === "call.started")).toHaveLength(1);
   });
 
   it("resumes on a reconnected stream without replaying the greeting", async () => {
@@ -265,9 +275,14 @@ async function expectEnded(callSid: string, timeoutMs = 15_000): Promise<void> {
     if (s?.status === "ended") return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  const { record, pending } = await stored(callSid);
+  const { record } = await stored(callSid);
   const s = record?.snapshot;
-  const actions = pending.filter((e) => e.type === "action.result").map((e) => e.payloadJson);
+  const actions = (
+    await query<{ payload: unknown }>(
+      "SELECT payload FROM call_events WHERE call_sid = $1 AND type = 'action.result'",
+      [callSid],
+    )
+  ).map((e) => JSON.stringify(e.payload));
   throw new Error(
     `call did not end (actions ${actions.join(" ")}); state ${s?.state} path ${s?.path.join(">")}`,
   );

@@ -4,7 +4,11 @@
  */
 import { readFile } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
+import { startEmbeddedPostgres } from "../../src/dev/postgres";
 import { startEmulatorStack } from "../../src/emulators/stack";
+import { migrate } from "../../src/store/migrate";
+import { loadMigrations } from "../../src/store/migration-files";
+import { neonConnect } from "../../src/store/neon";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -15,16 +19,27 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  const stack = await startEmulatorStack();
+  const [stack, pg] = await Promise.all([startEmulatorStack(), startEmbeddedPostgres({})]);
+  const { session, release } = await neonConnect({
+    databaseUrl: pg.databaseUrl,
+    wsProxyUrl: pg.wsProxyUrl,
+  })();
+  await migrate(session, await loadMigrations());
+  await release();
   const fixtures: Record<string, string> = {};
   for (const name of ["book-tuesday", "not-interested", "call-back", "bc-mm-hm", "bc-yeah", "bc-okay"]) {
     const bytes = await readFile(new URL(`../fixtures/audio/${name}.ulaw`, import.meta.url));
     fixtures[name] = bytes.toString("base64");
   }
-  project.provide("emulatorEnv", stack.env);
+  project.provide("emulatorEnv", {
+    ...stack.env,
+    DATABASE_URL: pg.databaseUrl,
+    NEON_WS_PROXY: pg.wsProxyUrl,
+  });
   project.provide("emulatorUrls", stack.urls);
   project.provide("speechFixtures", fixtures);
   return async () => {
     await stack.close();
+    await pg.close();
   };
 }
