@@ -46,3 +46,4 @@ app.onError((err, c) => {
 
 export default app;
 export { CallSession } from "../durable-objects/call-session";
+export { EdgeState } from "../durable-objects/edge-state";

@@ -1,0 +1,146 @@
+/**
+ * The embedded edge store: webhook claims, rate-limit windows, replayable responses for idempotency
+ * keys and the do-not-call set, over Durable Object key-value storage with explicit expiry. Pure
+ * logic over a storage interface, so the `EdgeState` Durable Object and the Node bench share it.
+ */
+import type { RateLimitResult } from "../store/call-state";
+import {
+  DurableObjectIdempotencyStore,
+  DurableObjectRateLimiter,
+  type KeyValueStorage,
+} from "../store/do-state";
+
+/** The storage this store needs: `DurableObjectStorage` satisfies it. */
+export interface EdgeStorage extends KeyValueStorage {
+  list<T = unknown>(options?: { prefix?: string; limit?: number }): Promise<Map<string, T>>;
+}
+
+/** A response kept for an idempotency key, replayed verbatim to a repeat of the same request. */
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+/** What a replay lookup found: nothing (this caller goes first), a request still running, or its answer. */
+export type ReplayLookup =
+  | { state: "new" }
+  | { state: "pending" }
+  | { state: "done"; response: StoredResponse };
+
+/** The RPC surface of the `EdgeState` Durable Object (and of the in-memory stand-in used by the bench). */
+export interface EdgeStateRpc {
+  claim(key: string, ttlSeconds: number): Promise<boolean>;
+  release(key: string): Promise<void>;
+  limit(key: string, max: number, windowSeconds: number): Promise<RateLimitResult>;
+  beginReplay(key: string, pendingTtlSeconds: number): Promise<ReplayLookup>;
+  completeReplay(key: string, response: StoredResponse, ttlSeconds: number): Promise<void>;
+  abandonReplay(key: string): Promise<void>;
+  isSuppressed(phone: string): Promise<boolean>;
+  addSuppression(phone: string, source: string): Promise<void>;
+}
+
+interface Expiring<T> {
+  value: T;
+  expiresAtMs: number;
+}
+
+type ReplayEntry = { pending: true } | { pending: false; response: StoredResponse };
+
+const EXPIRING_PREFIXES = ["idem:", "rl:", "replay:"] as const;
+
+/** The store over one storage. Atomic per Durable Object: its input gates serialise each read-then-write. */
+export class EdgeStoreCore implements EdgeStateRpc {
+  private readonly claims: DurableObjectIdempotencyStore;
+  private readonly limiter: DurableObjectRateLimiter;
+
+  constructor(
+    private readonly storage: EdgeStorage,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.claims = new DurableObjectIdempotencyStore(storage, now);
+    this.limiter = new DurableObjectRateLimiter(storage, now);
+  }
+
+  claim(key: string, ttlSeconds: number): Promise<boolean> {
+    return this.claims.claim(key, ttlSeconds);
+  }
+
+  async release(key: string): Promise<void> {
+    await this.storage.delete(`idem:${key}`);
+  }
+
+  limit(key: string, max: number, windowSeconds: number): Promise<RateLimitResult> {
+    return this.limiter.limit(key, max, windowSeconds);
+  }
+
+  async beginReplay(key: string, pendingTtlSeconds: number): Promise<ReplayLookup> {
+    const k = `replay:${key}`;
+    const nowMs = this.now();
+    const entry = await this.storage.get<Expiring<ReplayEntry>>(k);
+    if (entry !== undefined && entry.expiresAtMs > nowMs) {
+      return entry.value.pending ? { state: "pending" } : { state: "done", response: entry.value.response };
+    }
+    await this.storage.put<Expiring<ReplayEntry>>(k, {
+      value: { pending: true },
+      expiresAtMs: nowMs + pendingTtlSeconds * 1000,
+    });
+    return { state: "new" };
+  }
+
+  async completeReplay(key: string, response: StoredResponse, ttlSeconds: number): Promise<void> {
+    await this.storage.put<Expiring<ReplayEntry>>(`replay:${key}`, {
+      value: { pending: false, response },
+      expiresAtMs: this.now() + ttlSeconds * 1000,
+    });
+  }
+
+  async abandonReplay(key: string): Promise<void> {
+    await this.storage.delete(`replay:${key}`);
+  }
+
+  async isSuppressed(phone: string): Promise<boolean> {
+    return (await this.storage.get(`sup:${phone}`)) !== undefined;
+  }
+
+  async addSuppression(phone: string, source: string): Promise<void> {
+    await this.storage.put(`sup:${phone}`, { source, atMs: this.now() });
+  }
+
+  /**
+   * Delete expired claims, windows and replays (storage has no TTL of its own). Returns how many
+   * expiring entries are left, so the caller knows whether to sweep again.
+   */
+  async sweep(batch = 1_000): Promise<number> {
+    const nowMs = this.now();
+    let left = 0;
+    for (const prefix of EXPIRING_PREFIXES) {
+      const entries = await this.storage.list<Expiring<unknown>>({ prefix, limit: batch });
+      for (const [key, entry] of entries) {
+        if (entry.expiresAtMs <= nowMs) await this.storage.delete(key);
+        else left++;
+      }
+    }
+    return left;
+  }
+}
+
+/** A storage over a Map, for Node (bench, unit tests). Same semantics as DO storage for these calls. */
+export function memoryEdgeStorage(): EdgeStorage {
+  const map = new Map<string, unknown>();
+  return {
+    get: async <T>(key: string) => map.get(key) as T | undefined,
+    put: async <T>(key: string, value: T) => {
+      map.set(key, structuredClone(value));
+    },
+    delete: async (key: string) => map.delete(key),
+    list: async <T>(options: { prefix?: string; limit?: number } = {}) => {
+      const out = new Map<string, T>();
+      for (const [k, v] of [...map.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+        if (options.prefix !== undefined && !k.startsWith(options.prefix)) continue;
+        out.set(k, v as T);
+        if (options.limit !== undefined && out.size >= options.limit) break;
+      }
+      return out;
+    },
+  };
+}
