@@ -11,9 +11,12 @@ import { createCalcomClient } from "../integrations/calcom";
 import { createHubspotClient } from "../integrations/hubspot";
 import { createSlackClient } from "../integrations/slack";
 import { createTwilioRestClient } from "../integrations/twilio-rest";
-import type { Logger } from "../lib/log";
+import { createLogger, type Logger } from "../lib/log";
+import { createAzureTts } from "../providers/azure-tts";
 import { createDeepgramStt } from "../providers/deepgram";
 import { createElevenLabsTts } from "../providers/elevenlabs";
+import { type FallbackSwitch, withSttFallback, withTtsFallback } from "../providers/fallback";
+import { createGoogleStt } from "../providers/google-stt";
 import { createOpenAiLlm } from "../providers/openai";
 import type { LanguageModel, SpeechToText, TextToSpeech } from "../providers/ports";
 import { openWorkerdWebSocket } from "../providers/websocket";
@@ -26,22 +29,46 @@ export interface ProviderPorts {
   llm: LanguageModel;
 }
 
-/** STT, TTS and LLM adapters for this configuration. */
-export function providerPorts(config: AppConfig): ProviderPorts {
+/**
+ * STT, TTS and LLM adapters for this configuration. Deepgram falls back to Google speech-to-text and
+ * ElevenLabs to Azure Neural TTS when those are configured; without them a provider failure takes the
+ * engine's failure path. Fallback switches are logged (provider names and error text only).
+ */
+export function providerPorts(config: AppConfig, log?: Logger): ProviderPorts {
+  const logger = log ?? createLogger({ component: "providers" }, config.logLevel);
+  const fallbackOptions = {
+    onFallback: (e: FallbackSwitch) => logger.warn("provider fallback engaged", { ...e }),
+  };
+  const deepgram = createDeepgramStt({
+    apiKey: config.deepgram.credential,
+    baseUrl: config.deepgram.baseUrl,
+    model: config.deepgram.model,
+    openWebSocket: openWorkerdWebSocket,
+  });
+  const elevenlabs = createElevenLabsTts({
+    apiKey: config.elevenlabs.credential,
+    baseUrl: config.elevenlabs.baseUrl,
+    voiceId: config.elevenlabs.voiceId,
+    modelId: config.elevenlabs.modelId,
+    openWebSocket: openWorkerdWebSocket,
+  });
+  const google = config.googleStt;
+  const azure = config.azureTts;
   return {
-    stt: createDeepgramStt({
-      apiKey: config.deepgram.credential,
-      baseUrl: config.deepgram.baseUrl,
-      model: config.deepgram.model,
-      openWebSocket: openWorkerdWebSocket,
-    }),
-    tts: createElevenLabsTts({
-      apiKey: config.elevenlabs.credential,
-      baseUrl: config.elevenlabs.baseUrl,
-      voiceId: config.elevenlabs.voiceId,
-      modelId: config.elevenlabs.modelId,
-      openWebSocket: openWorkerdWebSocket,
-    }),
+    stt: google
+      ? withSttFallback(
+          deepgram,
+          createGoogleStt({ apiKey: google.apiKey, baseUrl: google.baseUrl }),
+          fallbackOptions,
+        )
+      : deepgram,
+    tts: azure
+      ? withTtsFallback(
+          elevenlabs,
+          createAzureTts({ apiKey: azure.apiKey, baseUrl: azure.baseUrl, voice: azure.voice }),
+          fallbackOptions,
+        )
+      : elevenlabs,
     llm: createOpenAiLlm({
       apiKey: config.openai.credential,
       baseURL: config.openai.baseUrl,

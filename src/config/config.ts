@@ -18,6 +18,15 @@ const optionalSecret = z
   .transform((v) => (v === "" ? undefined : v))
   .optional();
 
+/** An optional absolute URL where an empty value (as copied from `.dev.vars.example`) means unset. */
+const optionalUrl = (name: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => v === "" || URL.canParse(v), { message: `${name} must be an absolute URL` })
+    .transform((v) => (v === "" ? undefined : v))
+    .optional();
+
 const positiveIntMs = z.coerce.number().int().positive();
 
 /** Raw env schema: every variable the Worker reads. Keep `.dev.vars.example` in step with it. */
@@ -43,6 +52,18 @@ export const EnvSchema = z.object({
   ELEVENLABS_BASE_URL: url("ELEVENLABS_BASE_URL").default("https://api.elevenlabs.io"),
   ELEVENLABS_VOICE_ID: z.string().default("JBFqnCBsd6RMkjVDRZzb"),
   ELEVENLABS_MODEL_ID: z.string().default("eleven_flash_v2_5"),
+
+  AZURE_SPEECH_KEY: optionalSecret,
+  AZURE_SPEECH_REGION: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9]+$/, "must be an Azure region name such as uksouth")
+    .default("uksouth"),
+  AZURE_SPEECH_BASE_URL: optionalUrl("AZURE_SPEECH_BASE_URL"),
+  AZURE_TTS_VOICE: z.string().default("en-GB-SoniaNeural"),
+
+  GOOGLE_STT_API_KEY: optionalSecret,
+  GOOGLE_STT_BASE_URL: url("GOOGLE_STT_BASE_URL").default("https://speech.googleapis.com"),
 
   OPENAI_API_KEY: optionalSecret,
   OPENAI_BASE_URL: url("OPENAI_BASE_URL").default("https://api.openai.com/v1"),
@@ -76,6 +97,8 @@ export const EnvSchema = z.object({
   SLACK_BOT_TOKEN: optionalSecret,
   SLACK_BASE_URL: url("SLACK_BASE_URL").default("https://slack.com"),
   SLACK_CHANNEL: z.string().default("#inbound-leads"),
+
+  ADMIN_TOKEN: optionalSecret,
 });
 
 export type RawEnv = z.infer<typeof EnvSchema>;
@@ -102,6 +125,10 @@ export interface AppConfig {
   twilio: ServiceConfig & { accountSid: string };
   deepgram: ServiceConfig & { model: string };
   elevenlabs: ServiceConfig & { voiceId: string; modelId: string };
+  /** Azure Neural TTS, the TTS fallback; `undefined` (no AZURE_SPEECH_KEY) means no TTS fallback. */
+  azureTts: { apiKey: string; baseUrl: string; voice: string } | undefined;
+  /** Google speech-to-text, the STT fallback; `undefined` (no GOOGLE_STT_API_KEY) means no STT fallback. */
+  googleStt: { apiKey: string; baseUrl: string } | undefined;
   openai: ServiceConfig & { model: string; reasoningModel: string; timeoutMs: number };
   calcom: ServiceConfig & { eventTypeId: number; webhookSecret: string };
   hubspot: ServiceConfig & { portalId: string };
@@ -110,6 +137,8 @@ export interface AppConfig {
   database: { mode: AdapterMode; url: string; wsProxy: string | undefined } | undefined;
   /** Upstash Redis; `mode: "local"` with no url means Durable Object storage behind the same interface. */
   redis: { mode: AdapterMode; url: string | undefined; token: string | undefined };
+  /** Bearer token for `/admin/*`; `undefined` disables the admin routes (403). */
+  adminToken: string | undefined;
 }
 
 /** Credentials the local emulators accept. Not secrets: they only open local stand-ins. */
@@ -207,6 +236,16 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
       voiceId: e.ELEVENLABS_VOICE_ID,
       modelId: e.ELEVENLABS_MODEL_ID,
     },
+    azureTts: e.AZURE_SPEECH_KEY
+      ? {
+          apiKey: e.AZURE_SPEECH_KEY,
+          baseUrl: e.AZURE_SPEECH_BASE_URL ?? `https://${e.AZURE_SPEECH_REGION}.tts.speech.microsoft.com`,
+          voice: e.AZURE_TTS_VOICE,
+        }
+      : undefined,
+    googleStt: e.GOOGLE_STT_API_KEY
+      ? { apiKey: e.GOOGLE_STT_API_KEY, baseUrl: e.GOOGLE_STT_BASE_URL }
+      : undefined,
     openai: {
       ...service(e.OPENAI_API_KEY, e.OPENAI_BASE_URL, L.openai),
       model: e.OPENAI_MODEL,
@@ -231,6 +270,7 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
         }
       : undefined,
     redis,
+    adminToken: e.ADMIN_TOKEN,
   };
 }
 
