@@ -33,6 +33,8 @@ const phone = z.string().transform((v, ctx) => {
 const email = z.string().trim().toLowerCase().pipe(z.email());
 const shortText = (max: number) => z.string().trim().min(1).max(max);
 
+const ROUTING_KEYS = ["channel", "url", "webhook", "webhook_url"];
+
 /** Free-text context a flow passes along (names, reasons); short strings only. */
 const contextField = z.string().max(500);
 
@@ -94,7 +96,11 @@ export const ACTION_PARAM_SCHEMAS = {
       template: shortText(80).optional(),
     })
     .catchall(contextField)
-    .refine((p) => Object.keys(p).length > 0, { error: "text or fields: required" }),
+    .refine((p) => Object.keys(p).length > 0, { error: "text or fields: required" })
+    // Where the message goes is configuration, never something a flow or a caller can choose.
+    .refine((p) => !ROUTING_KEYS.some((k) => k in p), {
+      error: "channel, url and webhook are not parameters",
+    }),
 } satisfies Record<ActionName, z.ZodType>;
 
 /** Parsed parameters of action `N`. */

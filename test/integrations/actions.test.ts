@@ -65,24 +65,36 @@ afterEach(async () => {
 });
 
 describe("runAction", () => {
-  it("proposes the first two working-hour slots with spoken phrasing and ISO values", async () => {
+  it("proposes the first two working-hour slots as instants, with spoken phrasing alongside", async () => {
     const res = await runAction("cal.com:propose_slots", {}, deps());
     expect(res).toEqual({
       ok: true,
       data: {
-        slot_1: "spoken(2026-03-02T09:00:00.000+00:00,Europe/London)",
+        slot_1: "2026-03-02T09:00:00.000+00:00",
         slot_1_iso: "2026-03-02T09:00:00.000+00:00",
-        slot_2: "spoken(2026-03-02T09:30:00.000+00:00,Europe/London)",
+        slot_1_spoken: "spoken(2026-03-02T09:00:00.000+00:00,Europe/London)",
+        slot_2: "2026-03-02T09:30:00.000+00:00",
         slot_2_iso: "2026-03-02T09:30:00.000+00:00",
+        slot_2_spoken: "spoken(2026-03-02T09:30:00.000+00:00,Europe/London)",
       },
     });
+  });
+
+  it("narrows proposals to the day and part of day the caller asked for", async () => {
+    const res = await runAction("cal.com:propose_slots", { preferred_time: "Tuesday afternoon" }, deps());
+    expect(res.ok).toBe(true);
+    if (res.ok) {
+      const local = new Date(res.data.slot_1 ?? "");
+      expect(local.getUTCDay()).toBe(2);
+      expect(local.getUTCHours()).toBeGreaterThanOrEqual(12);
+    }
   });
 
   it("phrases slots with the flow engine's time module by default", async () => {
     const res = await runAction("cal.com:propose_slots", {}, deps({ formatSlot: undefined }));
     const expected = formatSlotForSpeech("2026-03-02T09:00:00.000+00:00", "Europe/London", NOW);
     expect(expected).toMatch(/^today .*nine/);
-    expect(res.ok && res.data.slot_1).toBe(expected);
+    expect(res.ok && res.data.slot_1_spoken).toBe(expected);
   });
 
   it("answers no_slots when the calendar has nothing in working hours", async () => {
@@ -131,7 +143,8 @@ describe("runAction", () => {
     expect(res.ok).toBe(true);
     if (res.ok) {
       expect(res.data.booking_uid).toBe(cal.bookings()[0]?.uid);
-      expect(res.data.slot).toBe("spoken(2026-03-02T10:00:00.000Z,Europe/London)");
+      expect(res.data.booked_start).toBe("2026-03-02T10:00:00.000Z");
+      expect(res.data.booked_start_spoken).toBe("spoken(2026-03-02T10:00:00.000Z,Europe/London)");
     }
     expect(cal.bookings()[0]?.metadata).toEqual({ callSid: "CA123" });
     expect(cal.bookings()[0]?.attendees[0]).toMatchObject({
@@ -184,6 +197,29 @@ describe("runAction", () => {
       ok: true,
     });
     expect(sl.messages()[0]?.text).toBe("Caller wants a human");
+  });
+
+  it("composes a chat line from a flow's queue, template and fields", async () => {
+    const res = await runAction(
+      "chat:notify",
+      { queue: "morning-handoff", template: "out of hours lead", name: "Jo", caller_number: "+447700900123" },
+      deps(),
+    );
+    expect(res.ok).toBe(true);
+    expect(sl.messages().at(-1)?.text).toBe(
+      "[morning-handoff] out of hours lead: name: Jo, caller number: +447700900123",
+    );
+  });
+
+  it("records a free-text call-back time as a CRM note rather than inventing a meeting time", async () => {
+    const res = await runAction(
+      "crm:create_meeting",
+      { subject: "Call back", when: "after five tomorrow", email: "jo@example.co.uk" },
+      deps(),
+    );
+    expect(res).toMatchObject({ ok: true, data: { note_id: expect.any(String) } });
+    expect(hs.meetings()).toHaveLength(0);
+    expect(JSON.stringify(hs.notes().at(-1)?.properties)).toContain("after five tomorrow");
   });
 
   it("rejects unknown actions, bad params and extra params without calling anything", async () => {
