@@ -1,14 +1,20 @@
 /** TwiML builders. Every attribute and text value is XML-escaped: nothing from a request goes in raw. */
 
+/** XML 1.0 forbids most C0 control characters even when escaped; they are dropped. */
+function isForbiddenControl(code: number): boolean {
+  return code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d;
+}
+
 /** Escape for XML text and double-quoted attributes. */
 export function xmlEscape(value: string): string {
-  return value
+  let clean = "";
+  for (const ch of value) if (!isForbiddenControl(ch.charCodeAt(0))) clean += ch;
+  return clean
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
     .replace(/"/g, "&quot;")
-    .replace(/'/g, "&apos;")
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, "");
+    .replace(/'/g, "&apos;");
 }
 
 /**
