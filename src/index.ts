@@ -9,6 +9,7 @@ import { ConfigError } from "./config/config";
 import { configFor, loggerFor } from "./config/context";
 import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
+import { adminRoutes } from "./routes/admin";
 import { healthRoutes } from "./routes/health";
 import { twilioRoutes } from "./routes/twilio";
 
@@ -25,6 +26,7 @@ app.use(async (c, next) => {
 
 app.route("/", healthRoutes);
 app.route("/", twilioRoutes);
+app.route("/", adminRoutes);
 
 app.notFound((c) => c.json({ error: { code: "not_found", message: "No such route" } }, 404));
 

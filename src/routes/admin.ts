@@ -1,0 +1,137 @@
+/**
+ * Operator routes behind a bearer token: list a flow's cacheable lines with whether each is in R2,
+ * and render the missing ones into R2 with the configured TTS voice, streaming progress as NDJSON.
+ * Refused with 403 unless ADMIN_TOKEN is set.
+ */
+import { zValidator } from "@hono/zod-validator";
+import { Hono } from "hono";
+import { stream } from "hono/streaming";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { flowIds, getFlow } from "../call/flows";
+import { providerPorts } from "../call/wiring";
+import type { Flow } from "../flow/schema";
+import { AppError } from "../lib/errors";
+import { cacheableLines } from "../tts-cache/lines";
+import { encodeRenderEvent } from "../tts-cache/progress";
+import { r2UtteranceStore } from "../tts-cache/r2-store";
+import { groupByKey, renderMissing } from "../tts-cache/render";
+
+const FlowQuery = z.object({ flow: z.string().regex(/^[a-z0-9-]{1,64}$/, "flow must be a flow id") });
+
+const flowQuery = zValidator("query", FlowQuery, (result) => {
+  if (!result.success) throw new AppError(400, "invalid_query", "query parameter `flow` must be a flow id");
+});
+
+/** Compare secrets without leaking where they differ (or their lengths): compare their SHA-256 digests. */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  const enc = new TextEncoder();
+  const [x, y] = await Promise.all([
+    crypto.subtle.digest("SHA-256", enc.encode(a)),
+    crypto.subtle.digest("SHA-256", enc.encode(b)),
+  ]);
+  const xa = new Uint8Array(x);
+  const ya = new Uint8Array(y);
+  let diff = 0;
+  for (let i = 0; i < xa.length; i++) diff |= (xa[i] ?? 0) ^ (ya[i] ?? 0);
+  return diff === 0;
+}
+
+function flowOr404(id: string): Flow {
+  const flow = getFlow(id);
+  if (!flow) throw new AppError(404, "flow_not_found", "No bundled flow with that id", { flows: flowIds() });
+  return flow;
+}
+
+export const adminRoutes = new Hono<AppEnv>();
+
+adminRoutes.use("/admin/*", async (c, next) => {
+  const token = c.get("config").adminToken;
+  if (token === undefined) {
+    return c.json(
+      { error: { code: "admin_disabled", message: "Admin routes are disabled: set ADMIN_TOKEN" } },
+      403,
+    );
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
+  if (!match?.[1] || !(await sameSecret(match[1], token))) {
+    return c.json({ error: { code: "unauthorized", message: "A valid bearer token is required" } }, 401, {
+      "WWW-Authenticate": 'Bearer realm="admin"',
+    });
+  }
+  await next();
+});
+
+/** `GET /admin/utterances?flow=ID`: every cacheable line of the flow and whether it is in R2. */
+adminRoutes.get("/admin/utterances", flowQuery, async (c) => {
+  const { flow: flowId } = c.req.valid("query");
+  const config = c.get("config");
+  const flow = flowOr404(flowId);
+  const voice = { voiceId: config.elevenlabs.voiceId, modelId: config.elevenlabs.modelId };
+  const lines = cacheableLines(flow);
+  const groups = await groupByKey(lines, voice);
+  const keyOf = new Map<string, string>();
+  for (const g of groups) for (const id of g.lineIds) keyOf.set(id, g.key);
+  const cachedKeys = new Set<string>();
+  await Promise.all(
+    groups.map(async (g) => {
+      if ((await c.env.MEDIA.head(g.key)) !== null) cachedKeys.add(g.key);
+    }),
+  );
+  const out = lines.map((l) => {
+    const key = keyOf.get(l.lineId) ?? "";
+    return { ...l, key, cached: cachedKeys.has(key) };
+  });
+  return c.json({
+    flow: flowId,
+    voice,
+    lines: out,
+    keys: groups.length,
+    cachedKeys: cachedKeys.size,
+  });
+});
+
+/** `POST /admin/utterances/render?flow=ID`: render missing lines into R2, progress as NDJSON lines. */
+adminRoutes.post("/admin/utterances/render", flowQuery, (c) => {
+  const { flow: flowId } = c.req.valid("query");
+  const config = c.get("config");
+  const log = c.get("log");
+  const flow = flowOr404(flowId);
+  const voice = { voiceId: config.elevenlabs.voiceId, modelId: config.elevenlabs.modelId };
+  const lines = cacheableLines(flow);
+  const { tts } = providerPorts(config, log);
+  const store = r2UtteranceStore(c.env.MEDIA);
+  const startedAtMs = Date.now();
+  c.header("Content-Type", "application/x-ndjson; charset=utf-8");
+  c.header("Cache-Control", "no-store");
+  return stream(c, async (out) => {
+    const abort = new AbortController();
+    out.onAbort(() => abort.abort());
+    const keys = (await groupByKey(lines, voice)).length;
+    await out.write(encodeRenderEvent({ type: "start", flow: flowId, voice, lines: lines.length, keys }));
+    // Progress callbacks are synchronous; writes are chained so lines keep their order.
+    let writes = Promise.resolve();
+    try {
+      const summary = await renderMissing({
+        lines,
+        voice,
+        tts,
+        store,
+        signal: abort.signal,
+        onProgress: (p) => {
+          writes = writes.then(() =>
+            out.write(encodeRenderEvent({ type: "line", ...p })).then(() => undefined),
+          );
+        },
+      });
+      await writes;
+      log.info("utterances rendered", { flow: flowId, ...summary });
+      await out.write(encodeRenderEvent({ type: "done", ...summary, elapsedMs: Date.now() - startedAtMs }));
+    } catch (error) {
+      await writes.catch(() => undefined);
+      const message = error instanceof Error ? error.message : String(error);
+      log.error("utterance render failed", { flow: flowId, error: message });
+      await out.write(encodeRenderEvent({ type: "error", message }));
+    }
+  });
+});
