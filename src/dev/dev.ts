@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { startEmulatorStack } from "../emulators/stack";
 import { migrate } from "../store/migrate";
 import { loadMigrations } from "../store/migration-files";
@@ -15,6 +15,8 @@ import { startEmbeddedPostgres } from "./postgres";
 
 const PORT = Number(process.env.PORT ?? 8787);
 const HOST = "127.0.0.1";
+/** Written once the stack is up: URLs of the Worker and the emulators, for local tools. */
+export const STACK_FILE = ".data/dev-stack.json";
 
 /** Which service each credential switches to the real provider, and the base URL variable it keeps. */
 const REAL_SWITCHES: Record<string, string[]> = {
@@ -166,6 +168,12 @@ async function main(): Promise<void> {
   });
 
   const health = await waitForHealth(`http://${HOST}:${PORT}/healthz`, wrangler, 90_000);
+  // Where things run, for tools such as the call simulator (removed again on exit).
+  writeFileSync(
+    STACK_FILE,
+    `${JSON.stringify({ workerUrl: `http://${HOST}:${PORT}`, emulators: stack.urls, adminToken, databaseUrl, wsProxy }, null, 2)}\n`,
+  );
+  closers.unshift(async () => rmSync(STACK_FILE, { force: true }));
   console.log(
     [
       "",
