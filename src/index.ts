@@ -10,7 +10,11 @@ import { configFor, loggerFor } from "./config/context";
 import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { adminRoutes } from "./routes/admin";
+import { bookingRoutes } from "./routes/booking";
+import { corsRoutes } from "./routes/cors";
 import { healthRoutes } from "./routes/health";
+import { ingestRoutes } from "./routes/ingest";
+import { slotsRoutes } from "./routes/slots";
 import { twilioRoutes } from "./routes/twilio";
 
 const app = new Hono<AppEnv>();
@@ -26,6 +30,10 @@ app.use(async (c, next) => {
 
 app.route("/", healthRoutes);
 app.route("/", twilioRoutes);
+app.route("/", bookingRoutes);
+app.route("/", slotsRoutes);
+app.route("/", corsRoutes);
+app.route("/", ingestRoutes);
 app.route("/", adminRoutes);
 
 app.notFound((c) => c.json({ error: { code: "not_found", message: "No such route" } }, 404));

@@ -29,6 +29,46 @@ const optionalUrl = (name: string) =>
 
 const positiveIntMs = z.coerce.number().int().positive();
 
+/** Site ids and owner ids: 1-64 letters, digits, `_` or `-` (the lead form's `site_id` rule). */
+const SITE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** A JSON-valued variable; an empty value means unset. */
+const jsonVar = <T extends z.ZodType>(name: string, schema: T) =>
+  z
+    .string()
+    .trim()
+    .transform((v, ctx) => {
+      if (v === "") return undefined;
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: `${name} must be JSON` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema.optional());
+
+/** One web-form site allowed to post leads: its browser origins and its speed-to-lead campaign. */
+export const LeadSiteSchema = z.object({
+  /** Exact origins (`https://www.example.com`) allowed by CORS for this site. */
+  origins: z.array(z.url().transform((u) => new URL(u).origin)).min(1),
+  /** Campaign id passed to the outbound call (answer URL `campaign=`). */
+  campaign: z.string().regex(SITE_ID).optional(),
+  /** Whether leads from this site may be called back automatically ("speed to lead"). */
+  callingAllowed: z.boolean().default(false),
+  /** Flow the outbound call runs. */
+  flow: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/)
+    .default("outbound-booking"),
+  /** Caller id for this site's calls (E.164); default TWILIO_FROM_NUMBER. */
+  from: z
+    .string()
+    .regex(/^\+[1-9]\d{7,14}$/)
+    .optional(),
+});
+export type LeadSite = z.infer<typeof LeadSiteSchema>;
+
 /** Raw env schema: every variable the Worker reads. Keep `.dev.vars.example` in step with it. */
 export const EnvSchema = z.object({
   BUILD_VERSION: z.string().default("dev"),
@@ -99,6 +139,27 @@ export const EnvSchema = z.object({
   SLACK_CHANNEL: z.string().default("#inbound-leads"),
 
   ADMIN_TOKEN: optionalSecret,
+
+  TWILIO_FROM_NUMBER: z
+    .string()
+    .trim()
+    .refine((v) => v === "" || /^\+[1-9]\d{7,14}$/.test(v), { message: "TWILIO_FROM_NUMBER must be E.164" })
+    .transform((v) => (v === "" ? undefined : v))
+    .optional(),
+  LEAD_SITES: jsonVar("LEAD_SITES", z.record(z.string().regex(SITE_ID), LeadSiteSchema)).default({}),
+  LEAD_RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  LEAD_RATE_LIMIT_SITE_PER_MINUTE: z.coerce.number().int().positive().default(120),
+  SLACK_QUEUE_CHANNEL: z.string().default("#lead-queue"),
+  CALCOM_OWNER_EVENT_TYPES: jsonVar(
+    "CALCOM_OWNER_EVENT_TYPES",
+    z.record(z.string().regex(SITE_ID), z.number().int().positive()),
+  ).default({}),
+  HUBSPOT_APP_BASE_URL: url("HUBSPOT_APP_BASE_URL").default("https://app.hubspot.com"),
+  ALLOW_CLOCK_OVERRIDE: z.enum(["true", "false", ""]).default("false"),
+  CLOCK_OVERRIDE_MS: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.coerce.number().int().nonnegative().optional(),
+  ),
 });
 
 export type RawEnv = z.infer<typeof EnvSchema>;
@@ -139,6 +200,22 @@ export interface AppConfig {
   redis: { mode: AdapterMode; url: string | undefined; token: string | undefined };
   /** Bearer token for `/admin/*`; `undefined` disables the admin routes (403). */
   adminToken: string | undefined;
+  /** Web-form lead ingest and speed to lead. */
+  leads: {
+    sites: Record<string, LeadSite>;
+    rateLimitIpPerMinute: number;
+    rateLimitSitePerMinute: number;
+    /** Default caller id for speed-to-lead calls; `undefined` = leads are queued for a human, never dialled. */
+    fromNumber: string | undefined;
+    /** Slack channel of the out-of-hours lead queue (chat.postMessage; the webhook posts to its own channel). */
+    queueChannel: string;
+    /** HubSpot app origin for record links (EU portals: https://app-eu1.hubspot.com). */
+    crmAppBaseUrl: string;
+  };
+  /** owner_id -> Cal.com event type; empty = every owner uses `calcom.eventTypeId`. */
+  calcomOwners: Record<string, number>;
+  /** Fixed "now" for business-hours decisions, honoured only when ALLOW_CLOCK_OVERRIDE=true (tests). */
+  clockOverrideMs: number | undefined;
 }
 
 /** Credentials the local emulators accept. Not secrets: they only open local stand-ins. */
@@ -271,6 +348,16 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
       : undefined,
     redis,
     adminToken: e.ADMIN_TOKEN,
+    leads: {
+      sites: e.LEAD_SITES ?? {},
+      rateLimitIpPerMinute: e.LEAD_RATE_LIMIT_IP_PER_MINUTE,
+      rateLimitSitePerMinute: e.LEAD_RATE_LIMIT_SITE_PER_MINUTE,
+      fromNumber: e.TWILIO_FROM_NUMBER,
+      queueChannel: e.SLACK_QUEUE_CHANNEL,
+      crmAppBaseUrl: e.HUBSPOT_APP_BASE_URL,
+    },
+    calcomOwners: e.CALCOM_OWNER_EVENT_TYPES ?? {},
+    clockOverrideMs: e.ALLOW_CLOCK_OVERRIDE === "true" ? e.CLOCK_OVERRIDE_MS : undefined,
   };
 }
 

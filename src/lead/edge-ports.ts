@@ -1,0 +1,135 @@
+/**
+ * The edge-state ports the public endpoints use (claims with release, rate limits, replayable
+ * responses, the do-not-call set) and the choice of adapter: Upstash Redis when configured,
+ * otherwise the `EdgeState` Durable Object, sharded by key so no single instance is hot.
+ */
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { AppConfig } from "../config/config";
+import type { IdempotencyStore, RateLimiter } from "../store/call-state";
+import { createUpstashClient, UpstashIdempotencyStore, UpstashRateLimiter } from "../store/upstash-state";
+import type { EdgeStateRpc, ReplayLookup, StoredResponse } from "./edge-store";
+
+/** Claims that can be given back when the work they guarded failed, so a retry may try again. */
+export interface ClaimStore extends IdempotencyStore {
+  release(key: string): Promise<void>;
+}
+
+/** Idempotency keys whose first response is kept and replayed. */
+export interface ReplayStore {
+  begin(key: string, pendingTtlSeconds: number): Promise<ReplayLookup>;
+  complete(key: string, response: StoredResponse, ttlSeconds: number): Promise<void>;
+  abandon(key: string): Promise<void>;
+}
+
+/** The do-not-call set kept beside the other edge state (Postgres `suppressions` is the durable one). */
+export interface SuppressionSet {
+  has(phone: string): Promise<boolean>;
+  add(phone: string, source: string): Promise<void>;
+}
+
+/** Everything the public endpoints keep at the edge. */
+export interface EdgePorts {
+  claims: ClaimStore;
+  limiter: RateLimiter;
+  replays: ReplayStore;
+  suppressions: SuppressionSet;
+}
+
+/** The part of a Durable Object namespace used here (the real binding or the bench's stand-in). */
+export interface EdgeStateNamespace {
+  idFromName(name: string): DurableObjectId;
+  get(id: DurableObjectId): EdgeStateRpc;
+}
+
+/** Shards for claims, windows and replays. Suppressions live in one instance so the set is whole. */
+export const EDGE_SHARDS = 16;
+
+/** FNV-1a, enough to spread keys over shards. */
+export function shardOf(key: string, shards = EDGE_SHARDS): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
+}
+
+/** Ports over the `EdgeState` Durable Object. */
+export function durableObjectEdgePorts(ns: EdgeStateNamespace): EdgePorts {
+  const shard = (key: string) => ns.get(ns.idFromName(`edge:${shardOf(key)}`));
+  const dnc = () => ns.get(ns.idFromName("suppressions"));
+  return {
+    claims: {
+      claim: (key, ttl) => shard(key).claim(key, ttl),
+      release: (key) => shard(key).release(key),
+    },
+    limiter: { limit: (key, max, windowSeconds) => shard(key).limit(key, max, windowSeconds) },
+    replays: {
+      begin: (key, ttl) => shard(key).beginReplay(key, ttl),
+      complete: (key, response, ttl) => shard(key).completeReplay(key, response, ttl),
+      abandon: (key) => shard(key).abandonReplay(key),
+    },
+    suppressions: {
+      has: (phone) => dnc().isSuppressed(phone),
+      add: (phone, source) => dnc().addSuppression(phone, source),
+    },
+  };
+}
+
+const replayEntry = (raw: unknown): ReplayLookup => {
+  const parsed = typeof raw === "string" ? (JSON.parse(raw) as unknown) : raw;
+  if (typeof parsed === "object" && parsed !== null && "status" in parsed && "body" in parsed) {
+    return { state: "done", response: parsed as StoredResponse };
+  }
+  return { state: "pending" };
+};
+
+/** Ports over Upstash Redis: `SET NX EX` claims, INCR windows, JSON replays, a Redis set for do-not-call. */
+export function upstashEdgePorts(redis: Redis): EdgePorts {
+  const claims = new UpstashIdempotencyStore(redis);
+  return {
+    claims: {
+      claim: (key, ttl) => claims.claim(key, ttl),
+      release: async (key) => {
+        await redis.del(`idem:${key}`);
+      },
+    },
+    limiter: new UpstashRateLimiter(redis),
+    replays: {
+      begin: async (key, ttl) => {
+        const k = `replay:${key}`;
+        const first = await redis.set(k, "pending", { nx: true, ex: Math.max(1, Math.ceil(ttl)) });
+        if (first === "OK") return { state: "new" };
+        const raw = await redis.get<unknown>(k);
+        // Expired between the SET and the GET: the next attempt goes first.
+        return raw === null ? { state: "pending" } : replayEntry(raw);
+      },
+      complete: async (key, response, ttl) => {
+        await redis.set(`replay:${key}`, JSON.stringify(response), { ex: Math.max(1, Math.ceil(ttl)) });
+      },
+      abandon: async (key) => {
+        await redis.del(`replay:${key}`);
+      },
+    },
+    suppressions: {
+      has: async (phone) => (await redis.sismember("suppressions", phone)) === 1,
+      add: async (phone) => {
+        await redis.sadd("suppressions", phone);
+      },
+    },
+  };
+}
+
+/**
+ * The configured edge ports: Upstash when its URL and token are set, else the EdgeState Durable
+ * Object. Built per request (Workers forbid sharing clients across requests).
+ */
+export function edgePortsFor(config: AppConfig, env: { EDGE_STATE?: unknown }): EdgePorts {
+  if (config.redis.url !== undefined && config.redis.token !== undefined) {
+    return upstashEdgePorts(createUpstashClient({ url: config.redis.url, token: config.redis.token }));
+  }
+  if (env.EDGE_STATE === undefined) {
+    throw new Error("EDGE_STATE binding missing and Upstash not configured");
+  }
+  return durableObjectEdgePorts(env.EDGE_STATE as EdgeStateNamespace);
+}

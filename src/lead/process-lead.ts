@@ -1,0 +1,193 @@
+/**
+ * The slow half of lead ingest, run after the 202 (in `waitUntil`): CRM contact and activity, the
+ * team alert with the CRM link, the do-not-call check, the speed-to-lead decision and its effect
+ * (an outbound call or a line in the human queue), then the `lead.captured` row and the audit trail.
+ * Never throws: every failure is recorded and the rest still happens.
+ */
+import type { AppConfig, LeadSite } from "../config/config";
+import { contactUrl } from "../integrations/hubspot";
+import type { Lead } from "../integrations/lead";
+import type { Logger } from "../lib/log";
+import { persistAudit, type RequestAudit } from "./audit";
+import { type BusinessClients, splitName } from "./clients";
+import type { SuppressionSet } from "./edge-ports";
+import { isSuppressedInDb, recordLead } from "./records";
+import {
+  decideSpeedToLead,
+  decisionText,
+  outboundCallParams,
+  type SpeedToLeadDecision,
+} from "./speed-to-lead";
+
+/** Everything the background work needs, built by the route before it answers. */
+export interface LeadJob {
+  leadId: string;
+  lead: Lead;
+  site: LeadSite;
+  config: AppConfig;
+  clients: BusinessClients;
+  suppressions: SuppressionSet;
+  audit: RequestAudit;
+  log: Logger;
+  /** Origin for Twilio's webhooks when PUBLIC_BASE_URL is not set. */
+  requestOrigin: string;
+  nowMs: number;
+}
+
+/** What happened, for tests and the bench. */
+export interface LeadJobResult {
+  contactId: string | undefined;
+  decision: SpeedToLeadDecision;
+  callSid: string | undefined;
+  queued: boolean;
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+async function suppressed(job: LeadJob): Promise<boolean | "unknown"> {
+  const phone = job.lead.phone;
+  const checks: Promise<boolean>[] = [
+    job.audit.call("edge-state", "is_suppressed", () => job.suppressions.has(phone)),
+  ];
+  const connect = job.clients.db;
+  if (connect !== undefined) {
+    checks.push(
+      job.audit.call("postgres", "is_suppressed", async () => {
+        const { session, release } = await connect();
+        try {
+          return await isSuppressedInDb(session, phone);
+        } finally {
+          await release();
+        }
+      }),
+    );
+  }
+  const results = await Promise.allSettled(checks);
+  if (results.some((r) => r.status === "fulfilled" && r.value)) return true;
+  // Fail closed: a check that did not answer means we do not know, so nobody is dialled automatically.
+  return results.every((r) => r.status === "fulfilled") ? false : "unknown";
+}
+
+async function crmWrite(job: LeadJob): Promise<string> {
+  const { lead, clients, audit } = job;
+  const contact = await audit.call("hubspot", "upsert_contact", () =>
+    clients.crm.upsertContact({
+      email: lead.email,
+      phone: lead.phone,
+      ...splitName(lead.name),
+      extra: { hs_lead_status: "NEW" },
+    }),
+  );
+  const consent = lead.consent.given ? `yes: "${lead.consent.text}"` : "no";
+  await audit.call("hubspot", "create_note", () =>
+    clients.crm.createNote({
+      contactId: contact.id,
+      body: `Web lead from ${lead.site_id} (${lead.source}): ${lead.intent}. Consent to call: ${consent}.`,
+      timestampMs: job.nowMs,
+    }),
+  );
+  return contact.id;
+}
+
+/** Run the background work for one accepted lead. */
+export async function processLead(job: LeadJob): Promise<LeadJobResult> {
+  const { lead, config, clients, audit, log } = job;
+  const [crm, dnc] = await Promise.allSettled([crmWrite(job), suppressed(job)]);
+  const contactId = crm.status === "fulfilled" ? crm.value : undefined;
+  const link = contactId
+    ? contactUrl(config.hubspot.portalId, contactId, config.leads.crmAppBaseUrl)
+    : undefined;
+  const isSuppressed = dnc.status === "fulfilled" ? dnc.value : "unknown";
+  const from = job.site.from ?? config.leads.fromNumber;
+  const decision = decideSpeedToLead({
+    callingAllowed: job.site.callingAllowed,
+    consentGiven: lead.consent.given,
+    suppressed: isSuppressed,
+    hasCallerId: from !== undefined,
+    nowMs: job.nowMs,
+    timeZone: lead.timezone ?? config.defaultTimeZone,
+  });
+  audit.record(
+    "lead.speed_to_lead",
+    { leadId: job.leadId, action: decision.action, reason: decision.reason, siteId: lead.site_id },
+    { leadId: job.leadId, action: decision.action, reason: decision.reason },
+  );
+
+  const crmPart = link ? `<${link}|View in HubSpot>` : "CRM write failed, see logs";
+  const alert = `New web lead: ${lead.name} (${lead.intent}) from ${lead.site_id}: ${decisionText(decision)}. ${crmPart}`;
+  const alerted = audit.call("slack", "alert", () => clients.chat.alert(alert)).catch(() => undefined);
+
+  let callSid: string | undefined;
+  let queued = false;
+  if (decision.action === "call" && from !== undefined) {
+    try {
+      const call = await audit.call("twilio", "create_call", () =>
+        clients.telephony.createCall(
+          outboundCallParams({
+            publicBaseUrl: config.publicBaseUrl ?? job.requestOrigin,
+            to: lead.phone,
+            from,
+            site: job.site,
+            firstName: splitName(lead.name).firstname ?? lead.name,
+            email: lead.email,
+            leadId: job.leadId,
+          }),
+        ),
+      );
+      callSid = call.sid;
+      audit.record("lead.call_queued", { leadId: job.leadId, callSid }, { leadId: job.leadId, callSid });
+    } catch (err) {
+      // The call was not placed: a person must follow up instead.
+      log.warn("speed-to-lead call failed; queued for a human", {
+        leadId: job.leadId,
+        error: errorText(err),
+      });
+    }
+  }
+  if (decision.action === "queue" || (decision.action === "call" && callSid === undefined)) {
+    const why =
+      callSid === undefined && decision.action === "call"
+        ? "call could not be placed"
+        : decisionText(decision);
+    const text = `Follow up web lead ${lead.name} (${lead.intent}) from ${lead.site_id}: ${why}. ${crmPart}`;
+    queued = await audit
+      .call("slack", "queue", () => clients.chat.queue(text))
+      .then(() => true)
+      .catch(() => false);
+  }
+  await alerted;
+
+  const connect = clients.db;
+  if (connect !== undefined) {
+    await audit
+      .call("postgres", "record_lead", async () => {
+        const { session, release } = await connect();
+        try {
+          return await recordLead(session, {
+            leadId: job.leadId,
+            name: lead.name,
+            email: lead.email,
+            phone: lead.phone,
+            intent: lead.intent,
+            source: lead.source,
+            siteId: lead.site_id,
+            crmContactId: contactId,
+            callSid,
+            decision: `${decision.action}:${decision.reason}`,
+            atMs: job.nowMs,
+          });
+        } finally {
+          await release();
+        }
+      })
+      .catch(() => undefined);
+  } else {
+    audit.record(
+      "lead.captured",
+      { leadId: job.leadId, siteId: lead.site_id, stored: "log_only" },
+      { leadId: job.leadId },
+    );
+  }
+  await persistAudit(connect, audit.events(), log);
+  return { contactId, decision, callSid, queued };
+}
