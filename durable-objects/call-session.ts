@@ -15,6 +15,7 @@ import {
 } from "../src/audio";
 import { CallEngine } from "../src/call/engine";
 import { getFlow } from "../src/call/flows";
+import { liveCallState } from "../src/call/live-state";
 import type { CallIO, CallMeta, CallRecord } from "../src/call/ports";
 import { parseInboundFrame, type StartFrame } from "../src/call/twilio-frames";
 import { actionRunner, providerPorts, r2UtteranceCache, twilioClient } from "../src/call/wiring";
@@ -23,10 +24,13 @@ import { configFor } from "../src/config/context";
 import type { FlowSnapshot } from "../src/flow/types";
 import { createLogger, type Logger } from "../src/lib/log";
 import { EVENT_TYPES } from "../src/store/call-event";
+import { type CallState, type CallStateMirror, callStateTtlSeconds } from "../src/store/call-state";
+import { DurableObjectCallStateMirror } from "../src/store/do-state";
 import { PostgresEventStore } from "../src/store/event-store";
 import { neonConnect } from "../src/store/neon";
 import { type CallEventInput, Outbox } from "../src/store/outbox";
 import { flushOutbox } from "../src/store/outbox-flush";
+import { createUpstashClient, UpstashCallStateMirror } from "../src/store/upstash-state";
 import { verifyStreamToken } from "../src/telephony/stream-token";
 
 type AnsweredBy = "human" | "machine" | "unknown";
@@ -74,12 +78,20 @@ export class CallSession extends DurableObject<Env> {
   private alarmArmed = false;
   private pendingAmd: AnsweredBy | null = null;
   private waking: Promise<CallEngine | null> | null = null;
+  private readonly mirror: CallStateMirror;
+  private mirrorChain: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = configFor(env);
     this.log = createLogger({ component: "call-session" }, this.config.logLevel);
     this.outbox = new Outbox(ctx.storage.sql, { log: this.log });
+    const ttlSeconds = callStateTtlSeconds(this.config);
+    const redis = this.config.redis;
+    this.mirror =
+      redis.url && redis.token
+        ? new UpstashCallStateMirror(createUpstashClient({ url: redis.url, token: redis.token }), ttlSeconds)
+        : new DurableObjectCallStateMirror(ctx.storage, ttlSeconds);
     ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS call_record (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)",
     );
@@ -174,7 +186,7 @@ export class CallSession extends DurableObject<Env> {
       await this.run(
         ws,
         { ...record.meta, streamSid: attachment.streamSid ?? record.meta.streamSid },
-        record.snapshot,
+        record,
         {},
       );
       return this.engine;
@@ -220,16 +232,11 @@ export class CallSession extends DurableObject<Env> {
       ...(ws.deserializeAttachment() as SocketAttachment),
       verified: true,
     } satisfies SocketAttachment);
-    await this.run(ws, meta, resume?.snapshot ?? null, vars);
+    await this.run(ws, meta, resume, vars);
   }
 
   /** Build the engine for this socket and start (or resume) the call. */
-  private async run(
-    ws: WebSocket,
-    meta: CallMeta,
-    resume: FlowSnapshot | null,
-    vars: Record<string, string>,
-  ) {
+  private async run(ws: WebSocket, meta: CallMeta, resume: CallRecord | null, vars: Record<string, string>) {
     const flow = getFlow(meta.flowId);
     if (!flow) {
       this.log.error("unknown flow", { flowId: meta.flowId });
@@ -245,7 +252,8 @@ export class CallSession extends DurableObject<Env> {
         flow,
         meta,
         vars,
-        resume,
+        resume: resume?.snapshot ?? null,
+        ...(resume ? { resumeProgress: resume.progress } : {}),
         vadConfig: DEFAULT_VAD_CONFIG,
         models: { fast: this.config.openai.model, reasoning: this.config.openai.reasoningModel },
         llmTimeoutMs: this.config.openai.timeoutMs,
@@ -360,6 +368,20 @@ export class CallSession extends DurableObject<Env> {
       if (events.length > 0) this.outbox.appendInTransaction(events);
     });
     if (events.length > 0) this.armFlush(250);
+    if (record) this.mirrorState(record);
+  }
+
+  /** Mirror the live call state off the hot path, in order, so the latest transition wins. */
+  private mirrorState(record: CallRecord): void {
+    const state = liveCallState(record, Date.now());
+    this.mirrorChain = this.mirrorChain.then(() =>
+      this.mirror.put(state).catch((err: unknown) => {
+        this.log.warn("call state mirror failed", {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }),
+    );
+    this.ctx.waitUntil(this.mirrorChain);
   }
 
   private armFlush(delayMs: number): void {
@@ -414,6 +436,11 @@ export class CallSession extends DurableObject<Env> {
     this.persist(null, [{ callSid, atMs: Date.now(), type: EVENT_TYPES.amdResult, payload: { answeredBy } }]);
     if (this.engine) this.engine.onAmd(result);
     else this.pendingAmd = result;
+  }
+
+  /** The live call state as mirrored (Redis, or this object's storage when Upstash is not configured). */
+  async liveState(callSid: string): Promise<CallState | null> {
+    return (await this.mirror.get(callSid)) ?? null;
   }
 
   /** Test and operator hook: the stored record and outbox size. */

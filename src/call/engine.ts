@@ -15,7 +15,7 @@ import { classifyFastPath, SLOT_CAPTURE } from "../turn/fast-path";
 import type { SlotOption } from "../turn/slot-choice";
 import { callStartedEvent, flowLogToEvent } from "./events";
 import { type CallerTurn, Listener } from "./listener";
-import type { CallIO, CallMeta } from "./ports";
+import type { CallIO, CallMeta, CallProgress, CallRecord } from "./ports";
 import { Speaker } from "./speaker";
 import { TurnClock } from "./turn-clock";
 
@@ -25,6 +25,7 @@ export interface EngineOptions {
   vars: Record<string, string>;
   /** Snapshot from storage when the call resumes after a restart. */
   resume: FlowSnapshot | null;
+  resumeProgress?: CallProgress;
   vadConfig: VadConfig;
   models: { fast: string; reasoning: string };
   llmTimeoutMs: number;
@@ -50,6 +51,7 @@ export class CallEngine {
   private readonly spoken = new Map<string, string>();
   private readonly turnClock: TurnClock;
   private utteranceSeq = 0;
+  private readonly progress: CallProgress;
   private ended = false;
   private shutDown = false;
   private idleWaiters: (() => void)[] = [];
@@ -62,6 +64,9 @@ export class CallEngine {
     private readonly io: CallIO,
   ) {
     this.snapshot = opts.resume ?? initialSnapshot(opts.flow, opts.vars, io.nowMs());
+    this.progress = {
+      ...(opts.resumeProgress ?? { turns: 0, consentGiven: false, transferAttempted: false }),
+    };
     this.turnClock = new TurnClock((payload) =>
       this.persistEvents([
         { callSid: opts.meta.callSid, atMs: io.nowMs(), type: EVENT_TYPES.turnLatency, payload },
@@ -170,6 +175,7 @@ export class CallEngine {
       if (!this.listening) return;
       this.io.timers.clear("no_speech");
       this.bargeIn(0);
+      this.progress.turns++;
       await this.apply({ type: "dtmf", digit });
     });
   }
@@ -243,6 +249,7 @@ export class CallEngine {
     this.io.timers.clear("no_speech");
     for (const id of [...this.spoken.keys()]) this.rememberHeard(id);
     this.pushHistory({ role: "user", text: turn.text });
+    this.progress.turns++;
     this.turnClock.begin(turn);
     const fast = classifyFastPath({
       text: turn.text,
@@ -352,9 +359,20 @@ export class CallEngine {
     const { io, opts } = this;
     const now = io.nowMs();
     const events = [...extra];
-    for (const e of effects) if (e.type === "log") events.push(flowLogToEvent(opts.meta, e.event, now));
+    for (const e of effects) {
+      if (e.type === "log") {
+        events.push(flowLogToEvent(opts.meta, e.event, now));
+        if (e.event.type === "consent" && e.event.granted !== false) this.progress.consentGiven = true;
+      }
+      if (
+        e.type === "transfer" ||
+        (e.type === "run_actions" && e.actions.some((a) => a.name === "transfer_to_human"))
+      ) {
+        this.progress.transferAttempted = true;
+      }
+    }
     this.listening = null;
-    io.persist({ callSid: opts.meta.callSid, snapshot: this.snapshot, meta: opts.meta }, events);
+    io.persist(this.record(), events);
 
     for (const effect of effects) {
       switch (effect.type) {
@@ -465,9 +483,15 @@ export class CallEngine {
   }
 
   private persistEvents(events: CallEventInput[]): void {
-    this.io.persist(
-      { callSid: this.opts.meta.callSid, snapshot: this.snapshot, meta: this.opts.meta },
-      events,
-    );
+    this.io.persist(this.record(), events);
+  }
+
+  private record(): CallRecord {
+    return {
+      callSid: this.opts.meta.callSid,
+      snapshot: this.snapshot,
+      meta: this.opts.meta,
+      progress: { ...this.progress },
+    };
   }
 }

@@ -26,6 +26,14 @@ export interface CallRecord {
   callSid: string;
   snapshot: FlowSnapshot;
   meta: CallMeta;
+  progress: CallProgress;
+}
+
+/** What the engine counts beyond the flow snapshot (mirrored to the live call state). */
+export interface CallProgress {
+  turns: number;
+  consentGiven: boolean;
+  transferAttempted: boolean;
 }
 
 /** Facts about the call that do not change once it started. */

@@ -119,6 +119,9 @@ describe("a call over the media WebSocket", () => {
       expect(twilio).toContain(callSid);
       expect(twilio).toContain("Status=completed");
     });
+    // The live call state (Redis shape; Durable Object storage when Upstash is not configured).
+    const live = await stub(callSid).liveState(callSid);
+    expect(live).toMatchObject({ call_sid: callSid, state: "close", turns: 3, opted_out: false, slot_proposed: slot1 });
     // The audit trail reached Postgres through the outbox, exactly once per event.
     const trail = await auditTrail(callSid);
     const types = trail.map((e) => e.type);
