@@ -1,6 +1,14 @@
-import { describe, expect, it } from "vitest";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { type DeepgramEmulator, startDeepgramEmulator } from "../../src/emulators/deepgram";
+import { type ElevenLabsEmulator, startElevenLabsEmulator } from "../../src/emulators/elevenlabs";
+import { openNodeWebSocket } from "../../src/emulators/voice-shared";
 import { ProviderError } from "../../src/lib/errors";
 import { AsyncQueue } from "../../src/providers/async-queue";
+import { createAzureTts } from "../../src/providers/azure-tts";
+import { createDeepgramStt } from "../../src/providers/deepgram";
+import { createElevenLabsTts } from "../../src/providers/elevenlabs";
 import { type FallbackSwitch, withSttFallback, withTtsFallback } from "../../src/providers/fallback";
 import type {
   SpeechToText,
@@ -380,5 +388,102 @@ describe("withSttFallback", () => {
     await stt.connect(OPTS);
     expect(primary.connects).toBe(1);
     expect(fallback.connects).toBe(2);
+  });
+});
+
+describe("fallbacks with the real adapters", () => {
+  let eleven: ElevenLabsEmulator | undefined;
+  let deepgram: DeepgramEmulator | undefined;
+  let azure: Server | undefined;
+  afterEach(async () => {
+    await eleven?.close();
+    await deepgram?.close();
+    azure?.closeAllConnections();
+    await new Promise<void>((r) => (azure ? azure.close(() => r()) : r()));
+    eleven = undefined;
+    deepgram = undefined;
+    azure = undefined;
+  });
+
+  /** A stand-in Azure endpoint answering every SSML request with 0x7f bytes; counts requests. */
+  async function fakeAzure(): Promise<{ url: string; requests: () => number }> {
+    let n = 0;
+    const srv = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        n++;
+        res.writeHead(200, { "content-type": "audio/basic" });
+        res.end(Buffer.alloc(400, 0x7f));
+      });
+    });
+    azure = srv;
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, requests: () => n };
+  }
+
+  async function ttsPair(now: () => number) {
+    eleven = await startElevenLabsEmulator({ apiKey: "xi" });
+    const az = await fakeAzure();
+    const primary = createElevenLabsTts({
+      apiKey: "xi",
+      voiceId: "v1",
+      baseUrl: eleven.url,
+      openWebSocket: openNodeWebSocket,
+    });
+    const switches: FallbackSwitch[] = [];
+    const tts = withTtsFallback(primary, createAzureTts({ apiKey: "az", baseUrl: az.url }), {
+      coolDownMs: 10_000,
+      nowMs: now,
+      onFallback: (e) => switches.push(e),
+    });
+    return { emu: eleven, az, tts, switches };
+  }
+
+  const bytesOf = (audio: number[]) => ({ len: audio.length, azure: audio.every((b) => b === 0x7f) });
+
+  it("an ElevenLabs 5xx on connect speaks the line with Azure, and ElevenLabs is back after the cool-down", async () => {
+    let now = 0;
+    const { emu, az, tts, switches } = await ttsPair(() => now);
+    emu.setFaults({ status: 503, failures: 1 });
+    const session = await tts.openSession();
+    expect(bytesOf(await sayLine(session, "u1", "Hello there."))).toEqual({ len: 400, azure: true });
+    expect(switches).toMatchObject([{ from: "elevenlabs", to: "azure-tts", stage: "open" }]);
+    now += 10_000;
+    const back = await sayLine(session, "u2", "Hello again.");
+    expect(bytesOf(back).azure).toBe(false);
+    expect(back.length).toBeGreaterThan(0);
+    expect(az.requests()).toBe(1);
+    await session.close();
+  });
+
+  it("a socket dropped before the first audio byte moves that line to Azure", async () => {
+    const { emu, az, tts, switches } = await ttsPair(() => 0);
+    const session = await tts.openSession();
+    emu.setFaults({ disconnectAfterChunks: 0 });
+    expect(bytesOf(await sayLine(session, "u1", "Your booking is confirmed."))).toEqual({
+      len: 400,
+      azure: true,
+    });
+    expect(switches).toMatchObject([{ stage: "stream" }]);
+    expect(az.requests()).toBe(1);
+    await session.close();
+  });
+
+  it("a Deepgram handshake failure connects the fallback stream instead", async () => {
+    deepgram = await startDeepgramEmulator({ apiKey: "dg" });
+    deepgram.setFaults({ handshakeStatus: 503, handshakeFailures: 1 });
+    const primary = createDeepgramStt({
+      apiKey: "dg",
+      baseUrl: deepgram.wsUrl,
+      openWebSocket: openNodeWebSocket,
+    });
+    const fallback = new FakeStt("google-stt");
+    const switches: FallbackSwitch[] = [];
+    const stt = withSttFallback(primary, fallback, { onFallback: (e) => switches.push(e) });
+    const stream = await stt.connect(OPTS);
+    stream.sendAudio(new Uint8Array(160));
+    expect(fallback.streams[0]?.bytes).toBe(160);
+    expect(switches).toMatchObject([{ port: "stt", stage: "connect", from: "deepgram" }]);
+    await stream.close();
   });
 });
