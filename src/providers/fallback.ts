@@ -41,6 +41,11 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+function reporter(port: FallbackSwitch["port"], from: string, to: string, options: FallbackOptions) {
+  return (stage: FallbackSwitch["stage"], error: unknown) =>
+    options.onFallback?.({ port, from, to, stage, error: message(error) });
+}
+
 /** Primary health shared by every request through one wrapper: healthy until a failure, then skipped for a cool-down. */
 class Health {
   private unhealthyUntilMs = Number.NEGATIVE_INFINITY;
@@ -70,14 +75,7 @@ export function withSttFallback(
   options: FallbackOptions = {},
 ): SpeechToText {
   const health = new Health(options.coolDownMs ?? 30_000, options.nowMs ?? Date.now);
-  const report = (stage: FallbackSwitch["stage"], error: unknown) =>
-    options.onFallback?.({
-      port: "stt",
-      from: primary.provider,
-      to: fallback.provider,
-      stage,
-      error: message(error),
-    });
+  const report = reporter("stt", primary.provider, fallback.provider, options);
 
   return {
     provider: `${primary.provider}+${fallback.provider}`,
@@ -246,14 +244,7 @@ export function withTtsFallback(
   options: FallbackOptions = {},
 ): TextToSpeech {
   const health = new Health(options.coolDownMs ?? 30_000, options.nowMs ?? Date.now);
-  const report = (stage: FallbackSwitch["stage"], error: unknown) =>
-    options.onFallback?.({
-      port: "tts",
-      from: primary.provider,
-      to: fallback.provider,
-      stage,
-      error: message(error),
-    });
+  const report = reporter("tts", primary.provider, fallback.provider, options);
 
   return {
     provider: `${primary.provider}+${fallback.provider}`,
@@ -316,27 +307,27 @@ class FallbackTtsSession implements TtsSession {
     private readonly signal: AbortSignal | undefined,
   ) {}
 
-  /** The primary's session, opened on first use and again after it failed. */
+  /** The primary's (or fallback's) session, opened on first use and again after a failed open. */
   primarySession(): Promise<TtsSession> {
-    if (this.primary === null) {
-      const opening = this.primaryTts.openSession(this.signal);
-      this.primary = opening;
-      opening.catch(() => {
-        if (this.primary === opening) this.primary = null;
+    const p = this.primary ?? this.primaryTts.openSession(this.signal);
+    if (p !== this.primary) {
+      this.primary = p;
+      p.catch(() => {
+        if (this.primary === p) this.primary = null;
       });
     }
-    return this.primary;
+    return p;
   }
 
   fallbackSession(): Promise<TtsSession> {
-    if (this.fallback === null) {
-      const opening = this.fallbackTts.openSession(this.signal);
-      this.fallback = opening;
-      opening.catch(() => {
-        if (this.fallback === opening) this.fallback = null;
+    const p = this.fallback ?? this.fallbackTts.openSession(this.signal);
+    if (p !== this.fallback) {
+      this.fallback = p;
+      p.catch(() => {
+        if (this.fallback === p) this.fallback = null;
       });
     }
-    return this.fallback;
+    return p;
   }
 
   /** The primary failed: skip it for the cool-down and drop its session so the next try opens a fresh one. */
