@@ -22,6 +22,7 @@ import { actionRunner, providerPorts, r2UtteranceCache, twilioClient } from "../
 import type { AppConfig } from "../src/config/config";
 import { configFor } from "../src/config/context";
 import type { FlowSnapshot } from "../src/flow/types";
+import { edgePortsFor } from "../src/lead/edge-ports";
 import { createLogger, type Logger } from "../src/lib/log";
 import { EVENT_TYPES } from "../src/store/call-event";
 import { type CallState, type CallStateMirror, callStateTtlSeconds } from "../src/store/call-state";
@@ -297,6 +298,8 @@ export class CallSession extends DurableObject<Env> {
         { callSid: meta.callSid, calleePhone: counterpart, log },
         {
           add: async (entry) => {
+            // Durable first: the opt-out is in the outbox (and so in Postgres' suppressions) whatever
+            // happens next; then the do-not-call set the dialer checks at dial time.
             this.persist(null, [
               {
                 callSid: meta.callSid,
@@ -305,6 +308,13 @@ export class CallSession extends DurableObject<Env> {
                 payload: { phone: entry.phone, source: entry.source, reason: entry.reason },
               },
             ]);
+            try {
+              await edgePortsFor(config, this.env).suppressions.add(entry.phone, entry.source);
+            } catch (err) {
+              log.error("do-not-call set update failed; opt-out is still recorded", {
+                error: err instanceof Error ? err.message : String(err),
+              });
+            }
           },
         },
       ),

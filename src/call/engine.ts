@@ -6,13 +6,11 @@
 import { base64ToBytes, type FrameClassifier, PlaybackTracker, type VadConfig } from "../audio";
 import { initialSnapshot, resumeEffects, step } from "../flow/interpreter";
 import type { Flow } from "../flow/schema";
-import { localParts } from "../flow/time";
 import type { Effect, FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/types";
 import type { HistoryEntry, TtsSession } from "../providers/ports";
 import { EVENT_TYPES } from "../store/call-event";
 import type { CallEventInput } from "../store/outbox";
-import { classifyFastPath, SLOT_CAPTURE } from "../turn/fast-path";
-import type { SlotOption } from "../turn/slot-choice";
+import { decideTurn } from "./decide";
 import { callStartedEvent, flowLogToEvent } from "./events";
 import { type CallerTurn, Listener } from "./listener";
 import type { CallIO, CallMeta, CallProgress, CallRecord } from "./ports";
@@ -36,7 +34,8 @@ export interface EngineOptions {
 }
 
 const MAX_HISTORY = 12;
-const WEEKDAY_NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+/** How long a digit keyed mid-speech waits for the spoken answer it goes with. */
+const DTMF_HOLD_MS = 2_500;
 
 export class CallEngine {
   private snapshot: FlowSnapshot;
@@ -54,6 +53,7 @@ export class CallEngine {
   private readonly progress: CallProgress;
   private ended = false;
   private shutDown = false;
+  private heldDtmf: string | null = null;
   private idleWaiters: (() => void)[] = [];
   /** Resolves when the call's flow has ended and its last line was played. */
   readonly finished: Promise<string>;
@@ -81,7 +81,11 @@ export class CallEngine {
       tracker: this.tracker,
       cache: io.cache,
       ttsSession: () => {
-        this.tts ??= io.tts.openSession();
+        // A failed connect is forgotten so the next line tries again (or takes the fallback).
+        this.tts ??= io.tts.openSession().catch((err: unknown) => {
+          this.tts = null;
+          throw err;
+        });
         return this.tts;
       },
       nowMs: () => io.nowMs(),
@@ -175,6 +179,12 @@ export class CallEngine {
       if (!this.listening) return;
       this.io.timers.clear("no_speech");
       this.bargeIn(0);
+      if (this.listener.turnInProgress) {
+        // The caller is also speaking an answer: decide both together when the spoken turn ends.
+        this.heldDtmf = digit;
+        this.io.timers.set("dtmf_hold", DTMF_HOLD_MS, () => this.releaseHeldDtmf());
+        return;
+      }
       this.progress.turns++;
       await this.apply({ type: "dtmf", digit });
     });
@@ -251,58 +261,29 @@ export class CallEngine {
     this.pushHistory({ role: "user", text: turn.text });
     this.progress.turns++;
     this.turnClock.begin(turn);
-    const fast = classifyFastPath({
-      text: turn.text,
-      branches: spec.branches,
-      captures: spec.captures,
-      slots: this.offeredSlots(),
-    });
-    if (fast.decision === "opt_out") {
-      this.turnClock.decided("fast_path", this.io.nowMs());
-      return this.apply({ type: "opt_out" });
-    }
-    if (fast.decision === "branch") {
-      this.turnClock.decided("fast_path", this.io.nowMs());
-      return this.apply({
-        type: "intent",
-        branch: fast.branch,
-        captures: this.slotCaptures(fast.captures, spec),
-        text: turn.text,
-      });
-    }
+    const heldDtmf = this.heldDtmf ?? undefined;
+    this.heldDtmf = null;
+    this.io.timers.clear("dtmf_hold");
     const abort = new AbortController();
     this.turnAbort = abort;
     const timer = setTimeout(() => abort.abort(), this.opts.llmTimeoutMs);
-    try {
-      const decision = await this.io.llm.decide({
-        model: spec.reasoning ? this.opts.models.reasoning : this.opts.models.fast,
-        system: this.opts.persona,
-        history: this.history,
-        state: {
-          id: spec.stateId,
-          prompt: this.statePrompt(spec.stateId),
-          branches: [...spec.branches, ...spec.globalBranches],
-          captures: spec.captures,
-          wantsReply: spec.reply,
-        },
-        signal: abort.signal,
-      });
-      this.turnClock.decided("llm", this.io.nowMs(), decision.firstTokenMs);
-      if (decision.branch === "opt_out" && spec.globalBranches.includes("opt_out"))
-        return this.apply({ type: "opt_out" });
-      if (decision.reply && spec.reply)
-        await this.say({ text: decision.reply, cacheable: false }, spec.stateId);
-      return this.apply({
-        type: "intent",
-        branch: decision.branch,
-        captures: decision.captures,
-        text: turn.text,
-      });
-    } catch (err) {
-      if (abort.signal.aborted && this.turnAbort !== abort) return; // barge-in superseded this turn
-      this.io.log.warn("llm failed; taking the flow's fallback", {
-        error: err instanceof Error ? err.message : String(err),
-      });
+    const outcome = await decideTurn({
+      text: turn.text,
+      spec,
+      flow: this.opts.flow,
+      snapshot: this.snapshot,
+      history: this.history,
+      persona: this.opts.persona,
+      models: this.opts.models,
+      llm: this.io.llm,
+      signal: abort.signal,
+      ...(heldDtmf === undefined ? {} : { heldDtmf }),
+    });
+    clearTimeout(timer);
+    if (this.turnAbort === abort) this.turnAbort = null;
+    else if (abort.signal.aborted) return; // a barge-in superseded this turn
+    if (outcome.kind === "llm_failed") {
+      this.io.log.warn("llm failed; taking the flow's fallback", { error: outcome.error });
       this.persistEvents([
         {
           callSid: this.opts.meta.callSid,
@@ -311,39 +292,34 @@ export class CallEngine {
           payload: { state: spec.stateId },
         },
       ]);
-      const unclear = spec.branches.find((b) => b === "unclear" || b === "unknown" || b === "clarify");
-      return this.apply(
-        unclear ? { type: "intent", branch: unclear, text: turn.text } : { type: "no_speech" },
-      );
-    } finally {
-      clearTimeout(timer);
-      if (this.turnAbort === abort) this.turnAbort = null;
+      return this.apply(outcome.event);
     }
-  }
-
-  /** Slots offered in this state (`slot_1`, `slot_2` instants), so "Tuesday" or "half ten" can pick one. */
-  private offeredSlots(): SlotOption[] {
-    const out: SlotOption[] = [];
-    for (const choice of ["1", "2"]) {
-      const ms = Date.parse(this.snapshot.vars[`slot_${choice}`] ?? "");
-      if (Number.isNaN(ms)) continue;
-      const local = localParts(ms, this.snapshot.vars.time_zone ?? this.opts.flow.timeZone);
-      out.push({ choice, weekday: WEEKDAY_NAMES[local.weekday], hour: local.hour, minute: local.minute });
+    this.turnClock.decided(outcome.by, this.io.nowMs(), outcome.firstTokenMs);
+    if (outcome.kind === "confirm") {
+      // Keyed and spoken answers disagree: ask, stay in the state, act on the next answer.
+      this.persistEvents([
+        {
+          callSid: this.opts.meta.callSid,
+          atMs: this.io.nowMs(),
+          type: "dtmf.disagreed",
+          payload: { state: spec.stateId },
+        },
+      ]);
+      await this.say({ text: outcome.question, cacheable: false }, spec.stateId);
+      this.listening = spec;
+      return;
     }
-    return out;
+    if (outcome.reply) await this.say({ text: outcome.reply, cacheable: false }, spec.stateId);
+    return this.apply(outcome.event);
   }
 
-  /** The fast path names the chosen slot by number; a flow capturing `slot` gets the slot's variable name. */
-  private slotCaptures(captures: Record<string, string>, spec: ListeningSpec): Record<string, string> {
-    const choice = captures[SLOT_CAPTURE];
-    if (choice === undefined || !spec.captures.includes("slot")) return captures;
-    const { [SLOT_CAPTURE]: _, ...rest } = captures;
-    return { ...rest, slot: `slot_${choice}` };
-  }
-
-  private statePrompt(stateId: string): string {
-    const state = this.opts.flow.states[stateId];
-    return state?.ask ?? state?.say ?? "";
+  /** A digit held while the caller was talking is used alone if no spoken answer follows. */
+  private releaseHeldDtmf(): void {
+    const digit = this.heldDtmf;
+    this.heldDtmf = null;
+    if (digit === null || !this.listening) return;
+    this.progress.turns++;
+    this.enqueue(() => this.apply({ type: "dtmf", digit }));
   }
 
   /** Feed one event to the flow, persist the result, then carry out its effects. */

@@ -43,6 +43,7 @@ export class Listener {
   private confidence = 1;
   private lastSpeechEndAtMs: number | null = null;
   private lastFinalAtMs = 0;
+  private interimPending = false;
   /** Engine clock minus media clock, learned from frames: maps media timestamps to wall time. */
   private clockOffsetMs: number | null = null;
 
@@ -63,6 +64,11 @@ export class Listener {
 
   get speaking(): boolean {
     return this.vad.snapshot().speaking;
+  }
+
+  /** The caller is talking or STT holds words of a turn that has not ended yet. */
+  get turnInProgress(): boolean {
+    return this.speaking || this.finals.length > 0 || this.interimPending;
   }
 
   /** One inbound frame. Returns the VAD events it produced. */
@@ -91,7 +97,10 @@ export class Listener {
     const now = this.hooks.nowMs();
     switch (e.type) {
       case "interim":
-        if (e.text.trim()) this.hooks.onInterim(e.text);
+        if (e.text.trim()) {
+          this.interimPending = true;
+          this.hooks.onInterim(e.text);
+        }
         return;
       case "final":
         if (e.text.trim()) {
@@ -113,6 +122,7 @@ export class Listener {
   }
 
   private endTurn(now: number): void {
+    this.interimPending = false;
     if (this.finals.length === 0) return;
     const turn: CallerTurn = {
       text: this.finals.join(" "),

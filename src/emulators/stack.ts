@@ -54,7 +54,7 @@ export async function startEmulatorStack(options: EmulatorStackOptions = {}): Pr
     }),
     startOpenAiEmulator({ host, port: port(3), apiKey: L.openai, ttftMs: options.openaiTtftMs ?? 0 }),
     startCalcomEmulator({ host, port: port(4), apiKey: L.calcom, latencyMs: options.calcomLatencyMs ?? 0 }),
-    startHubspotEmulator({ host, port: port(5) }),
+    startHubspotEmulator({ host, port: port(5), accessToken: L.hubspot }),
     startSlackEmulator({
       host,
       port: port(6),

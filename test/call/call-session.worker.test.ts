@@ -121,7 +121,13 @@ describe("a call over the media WebSocket", () => {
     });
     // The live call state (Redis shape; Durable Object storage when Upstash is not configured).
     const live = await stub(callSid).liveState(callSid);
-    expect(live).toMatchObject({ call_sid: callSid, state: "close", turns: 3, opted_out: false, slot_proposed: slot1 });
+    expect(live).toMatchObject({
+      call_sid: callSid,
+      state: "close",
+      turns: 3,
+      opted_out: false,
+      slot_proposed: slot1,
+    });
     // The audit trail reached Postgres through the outbox, exactly once per event.
     const trail = await auditTrail(callSid);
     const types = trail.map((e) => e.type);
@@ -186,6 +192,60 @@ describe("a call over the media WebSocket", () => {
     await expectEnded(callSid);
     const { record } = await stored(callSid);
     expect(record?.snapshot.vars.slot).toBe(record?.snapshot.vars.slot_2);
+    client.close();
+  });
+
+  it("asks to confirm instead of booking when the keyed digit disagrees with the spoken choice", async () => {
+    const callSid = newCallSid();
+    await script(callSid, ["yes", "yes definitely", "the first one"]);
+    const client = await TwilioMediaClient.call({
+      callSid,
+      query: "?var_first_name=Jo&var_email=jo%40example.co.uk",
+    });
+    await client.waitIdle();
+    await client.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "qualify");
+    await client.waitIdle();
+    await client.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "book");
+    await client.waitIdle();
+    const speaking = client.say(fixture(speech["call-back"]), 1_200, 2);
+    await new Promise((r) => setTimeout(r, 400));
+    client.dtmf("2");
+    await speaking;
+    await eventually(async () => {
+      const trail = await auditTrail(callSid);
+      expect(trail.map((e) => e.type)).toContain("dtmf.disagreed");
+    }, 8_000);
+    expect((await stored(callSid)).record?.snapshot.state).toBe("book");
+    const cal = (await (await fetch(`${urls.calcom}/__emulator/state`)).json()) as {
+      bookings: { metadata: { callSid?: string } }[];
+    };
+    expect(cal.bookings.filter((b) => b.metadata.callSid === callSid)).toHaveLength(0);
+    client.close();
+  });
+
+  it("honours an opt-out at once: suppression recorded durably and in the do-not-call set, then a polite hang-up", async () => {
+    const callSid = newCallSid();
+    const callee = "+447700900555";
+    await script(callSid, ["yes", "no take me off your list"]);
+    const client = await TwilioMediaClient.call({ callSid, to: callee, query: "?var_first_name=Jo" });
+    await client.waitIdle();
+    await client.say(fixture(speech["bc-okay"]));
+    await expectState(callSid, "qualify");
+    await client.waitIdle();
+    await client.say(fixture(speech["bc-okay"]));
+    await expectEnded(callSid);
+    const { record } = await stored(callSid);
+    expect(record?.snapshot.path.slice(-1)).toEqual(["opt_out"]);
+    expect(record?.snapshot.optedOut).toBe(true);
+    const trail = await auditTrail(callSid);
+    const optOut = trail.find((e) => e.type === "opt_out.recorded" && e.payload.phone === callee);
+    expect(optOut).toBeDefined();
+    const rows = await query<{ phone: string }>("SELECT phone FROM suppressions WHERE phone = $1", [callee]);
+    expect(rows.length).toBeGreaterThan(0);
+    const dnc = env.EDGE_STATE.get(env.EDGE_STATE.idFromName("suppressions"));
+    expect(await dnc.isSuppressed(callee)).toBe(true);
     client.close();
   });
 

@@ -19,11 +19,10 @@ export const IN_HOURS_MS = Date.parse("2026-12-01T10:00:00Z");
 /** The same day at 22:30: outside it. */
 export const OUT_OF_HOURS_MS = Date.parse("2026-12-01T22:30:00Z");
 
-/** Bindings every business test uses; the emulator stack's HubSpot accepts `hs_test_token`. */
+/** Bindings every business test uses (HubSpot runs on its local credential, as in `npm run dev`). */
 export function testBindings(extra: Record<string, string> = {}): Record<string, unknown> {
   return {
     ...env,
-    HUBSPOT_ACCESS_TOKEN: "hs_test_token",
     LEAD_SITES: JSON.stringify(LEAD_SITES),
     TWILIO_FROM_NUMBER: "+442071234567",
     PUBLIC_BASE_URL: ORIGIN,

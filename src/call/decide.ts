@@ -1,0 +1,160 @@
+/**
+ * Decides one caller turn: the deterministic fast path first, the LLM only when it abstains, and a
+ * confirmation question instead of an action when a keyed digit and the spoken answer disagree.
+ * No I/O of its own beyond the injected LLM port.
+ */
+import type { Flow } from "../flow/schema";
+import { formatSlotForSpeech, localParts } from "../flow/time";
+import type { FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/types";
+import type { HistoryEntry, LanguageModel } from "../providers/ports";
+import { type DtmfOption, reconcile, type SpokenAnswer } from "../turn/dtmf-speech";
+import { classifyFastPath, SLOT_CAPTURE } from "../turn/fast-path";
+import type { SlotOption } from "../turn/slot-choice";
+
+const WEEKDAY_NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+
+export type TurnOutcome =
+  | { kind: "event"; event: FlowEvent; by: "fast_path" | "llm"; firstTokenMs?: number; reply?: string }
+  | { kind: "confirm"; question: string; by: "fast_path" | "llm"; firstTokenMs?: number }
+  | { kind: "llm_failed"; event: FlowEvent; error: string };
+
+export interface DecideInput {
+  text: string;
+  spec: ListeningSpec;
+  flow: Flow;
+  snapshot: FlowSnapshot;
+  history: readonly HistoryEntry[];
+  persona: string;
+  models: { fast: string; reasoning: string };
+  llm: LanguageModel;
+  signal: AbortSignal;
+  /** A digit keyed for the same prompt while the caller was talking. */
+  heldDtmf?: string;
+}
+
+function zoneOf(flow: Flow, snapshot: FlowSnapshot): string {
+  return snapshot.vars.time_zone ?? flow.timeZone;
+}
+
+/** Slots offered in this state (`slot_1`, `slot_2` instants), so "Tuesday" or "half ten" can pick one. */
+export function offeredSlots(flow: Flow, snapshot: FlowSnapshot): SlotOption[] {
+  const out: SlotOption[] = [];
+  for (const choice of ["1", "2"]) {
+    const ms = Date.parse(snapshot.vars[`slot_${choice}`] ?? "");
+    if (Number.isNaN(ms)) continue;
+    const local = localParts(ms, zoneOf(flow, snapshot));
+    const weekday = WEEKDAY_NAMES[local.weekday];
+    out.push({ choice, ...(weekday ? { weekday } : {}), hour: local.hour, minute: local.minute });
+  }
+  return out;
+}
+
+/** The fast path names the chosen slot by number; a flow capturing `slot` gets the slot's variable name. */
+export function slotCaptures(captures: Record<string, string>, spec: ListeningSpec): Record<string, string> {
+  const choice = captures[SLOT_CAPTURE];
+  if (choice === undefined || !spec.captures.includes("slot")) return captures;
+  const { [SLOT_CAPTURE]: _, ...rest } = captures;
+  return { ...rest, slot: `slot_${choice}` };
+}
+
+/** The state's keypad options, labelled with the slot they pick when they pick one. */
+export function dtmfOptions(flow: Flow, snapshot: FlowSnapshot): DtmfOption[] {
+  const map = flow.states[snapshot.state]?.dtmf ?? {};
+  return Object.entries(map).map(([digit, target]) => {
+    const t = typeof target === "string" ? { branch: target } : target;
+    const slotVar = t.captures?.slot;
+    const iso = slotVar ? snapshot.vars[slotVar] : undefined;
+    const label =
+      iso && !Number.isNaN(Date.parse(iso)) ? formatSlotForSpeech(iso, zoneOf(flow, snapshot)) : undefined;
+    return {
+      digit,
+      branch: t.branch,
+      ...(t.captures ? { captures: t.captures } : {}),
+      ...(label ? { label } : {}),
+    };
+  });
+}
+
+function settle(
+  answer: SpokenAnswer,
+  input: DecideInput,
+  by: "fast_path" | "llm",
+  extra: { firstTokenMs?: number; reply?: string } = {},
+): TurnOutcome {
+  if (input.heldDtmf === undefined) {
+    return {
+      kind: "event",
+      by,
+      ...extra,
+      event: { type: "intent", branch: answer.branch, captures: { ...answer.captures }, text: input.text },
+    };
+  }
+  const r = reconcile({
+    options: dtmfOptions(input.flow, input.snapshot),
+    dtmf: input.heldDtmf,
+    spoken: answer,
+  });
+  if (r.action === "confirm") {
+    return {
+      kind: "confirm",
+      by,
+      question: r.question,
+      ...(extra.firstTokenMs === undefined ? {} : { firstTokenMs: extra.firstTokenMs }),
+    };
+  }
+  return {
+    kind: "event",
+    by,
+    ...extra,
+    event: { type: "intent", branch: r.branch, captures: r.captures, text: input.text },
+  };
+}
+
+/** Decide a caller turn. Resolves; never rejects (an LLM failure becomes the flow's fallback event). */
+export async function decideTurn(input: DecideInput): Promise<TurnOutcome> {
+  const { spec, flow, snapshot, text } = input;
+  const fast = classifyFastPath({
+    text,
+    branches: spec.branches,
+    captures: spec.captures,
+    slots: offeredSlots(flow, snapshot),
+  });
+  if (fast.decision === "opt_out") return { kind: "event", by: "fast_path", event: { type: "opt_out" } };
+  if (fast.decision === "branch") {
+    return settle(
+      { branch: fast.branch, captures: slotCaptures(fast.captures, spec), text },
+      input,
+      "fast_path",
+    );
+  }
+  try {
+    const decision = await input.llm.decide({
+      model: spec.reasoning ? input.models.reasoning : input.models.fast,
+      system: input.persona,
+      history: input.history,
+      state: {
+        id: spec.stateId,
+        prompt: flow.states[spec.stateId]?.ask ?? flow.states[spec.stateId]?.say ?? "",
+        branches: [...spec.branches, ...spec.globalBranches],
+        captures: spec.captures,
+        wantsReply: spec.reply,
+      },
+      signal: input.signal,
+    });
+    if (decision.branch === "opt_out" && spec.globalBranches.includes("opt_out")) {
+      return { kind: "event", by: "llm", firstTokenMs: decision.firstTokenMs, event: { type: "opt_out" } };
+    }
+    const reply = decision.reply && spec.reply ? decision.reply : undefined;
+    return settle({ branch: decision.branch, captures: decision.captures, text }, input, "llm", {
+      firstTokenMs: decision.firstTokenMs,
+      ...(reply ? { reply } : {}),
+    });
+  } catch (err) {
+    const unclear = spec.branches.find((b) => b === "unclear" || b === "unknown" || b === "clarify");
+    return {
+      kind: "llm_failed",
+      error: err instanceof Error ? err.message : String(err),
+      event: unclear ? { type: "intent", branch: unclear, text } : { type: "no_speech" },
+    };
+  }
+}

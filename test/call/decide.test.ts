@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { decideTurn, dtmfOptions } from "../../src/call/decide";
+import { getFlow } from "../../src/call/flows";
+import { initialSnapshot, listeningSpec } from "../../src/flow/interpreter";
+import type { FlowSnapshot } from "../../src/flow/types";
+import { ProviderError } from "../../src/lib/errors";
+import type { Decision, DecisionRequest, LanguageModel } from "../../src/providers/ports";
+
+const flow =
+  getFlow("outbound-booking") ??
+  (() => {
+    throw new Error("flow missing");
+  })();
+
+class FakeLlm implements LanguageModel {
+  readonly provider = "fake";
+  calls: DecisionRequest[] = [];
+  constructor(private readonly answer: Decision | Error) {}
+  async decide(req: DecisionRequest): Promise<Decision> {
+    this.calls.push(req);
+    if (this.answer instanceof Error) throw this.answer;
+    return this.answer;
+  }
+  decideStream(req: DecisionRequest) {
+    const result = this.decide(req);
+    return { replyDeltas: (async function* () {})(), result };
+  }
+}
+
+function inState(state: string, vars: Record<string, string> = {}): FlowSnapshot {
+  const snap = initialSnapshot(flow, { first_name: "Jo", email: "jo@example.co.uk", ...vars }, 0);
+  return { ...snap, status: "active", state, phase: "listening" };
+}
+
+const slots = { slot_1: "2026-03-03T10:30:00Z", slot_2: "2026-03-04T14:00:00Z" };
+
+function input(text: string, snapshot: FlowSnapshot, llm: LanguageModel, heldDtmf?: string) {
+  const spec = listeningSpec(flow, snapshot);
+  if (!spec) throw new Error("state does not listen");
+  return {
+    text,
+    spec,
+    flow,
+    snapshot,
+    history: [],
+    persona: "test",
+    llm,
+    models: { fast: "mini", reasoning: "big" },
+    signal: new AbortController().signal,
+    ...(heldDtmf === undefined ? {} : { heldDtmf }),
+  };
+}
+
+describe("decideTurn", () => {
+  it("decides an obvious yes without the LLM", async () => {
+    const llm = new FakeLlm(new Error("must not be called"));
+    const out = await decideTurn(input("yeah that's me", inState("greeting"), llm));
+    expect(out).toMatchObject({ kind: "event", by: "fast_path", event: { type: "intent", branch: "yes" } });
+    expect(llm.calls).toHaveLength(0);
+  });
+
+  it("takes an opt-out from any listening state", async () => {
+    const out = await decideTurn(
+      input("take me off your list", inState("qualify"), new FakeLlm(new Error("x"))),
+    );
+    expect(out).toMatchObject({ kind: "event", event: { type: "opt_out" } });
+  });
+
+  it("asks the LLM when the fast path abstains, with the state's branches", async () => {
+    const llm = new FakeLlm({
+      branch: "positive",
+      captures: { timeline: "this quarter" },
+      firstTokenMs: 12,
+      model: "mini",
+    });
+    const out = await decideTurn(
+      input("we're looking at it for this quarter actually", inState("qualify"), llm),
+    );
+    expect(out).toMatchObject({ kind: "event", by: "llm", event: { branch: "positive" } });
+    expect(llm.calls[0]?.state.branches).toEqual(expect.arrayContaining(["positive", "negative", "unclear"]));
+  });
+
+  it("names the chosen slot so the flow books that instant", async () => {
+    const out = await decideTurn(
+      input("the first one please", inState("book", slots), new FakeLlm(new Error("x"))),
+    );
+    expect(out).toMatchObject({
+      kind: "event",
+      event: { branch: "slot_selected", captures: { slot: "slot_1" } },
+    });
+  });
+
+  it("asks to confirm when the keyed digit and the spoken answer disagree", async () => {
+    const out = await decideTurn(
+      input("the first one please", inState("book", slots), new FakeLlm(new Error("x")), "2"),
+    );
+    expect(out.kind).toBe("confirm");
+    if (out.kind === "confirm") expect(out.question).toMatch(/pressed 2/);
+  });
+
+  it("accepts when they agree", async () => {
+    const out = await decideTurn(
+      input("the second one", inState("book", slots), new FakeLlm(new Error("x")), "2"),
+    );
+    expect(out).toMatchObject({
+      kind: "event",
+      event: { branch: "slot_selected", captures: { slot: "slot_2" } },
+    });
+  });
+
+  it("turns an LLM failure into the flow's fallback, never a throw", async () => {
+    const llm = new FakeLlm(new ProviderError("openai", "rate limited", 429));
+    const out = await decideTurn(input("well it depends on a few things really", inState("qualify"), llm));
+    expect(out).toMatchObject({ kind: "llm_failed", event: { type: "intent", branch: "unclear" } });
+  });
+
+  it("labels keypad options with the slot they pick", () => {
+    const options = dtmfOptions(flow, inState("book", slots));
+    expect(options.map((o) => o.digit)).toEqual(["1", "2"]);
+    expect(options[0]?.label).toMatch(/Tuesday/);
+  });
+});
