@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { connectStreamTwiml, xmlEscape } from "../../src/telephony/twiml";
 
-const unescape = (s: string) =>
+const xmlUnescape = (s: string) =>
   s
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
@@ -18,7 +18,7 @@ describe("TwiML escaping", () => {
         expect(escaped).not.toMatch(/[<>"]/);
         expect(escaped.replace(/&(amp|lt|gt|quot|apos);/g, "")).not.toContain("&");
         const printable = [...value].filter((c) => c.charCodeAt(0) >= 0x20 || "\t\n\r".includes(c)).join("");
-        expect(unescape(escaped)).toBe(printable);
+        expect(xmlUnescape(escaped)).toBe(printable);
       }),
     );
   });
