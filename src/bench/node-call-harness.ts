@@ -167,6 +167,8 @@ export interface ScriptedCallOptions {
   /** Give up (send `stop`) after this long. Default 60000. */
   maxCallMs?: number;
   log?: Logger;
+  /** Wrap the call's ports (instrumentation, fault injection) before the engine sees them. */
+  wrapIo?: (io: CallIO) => CallIO;
 }
 
 /** One finished turn's latency, as the engine recorded it. */
@@ -413,7 +415,7 @@ async function runOn(stack: EmulatorStack, options: ScriptedCallOptions): Promis
       ...(classifier ? { classifier } : {}),
       persona: PERSONA,
     },
-    io,
+    options.wrapIo ? options.wrapIo(io) : io,
   );
   let stopped: Promise<void> | null = null;
   // The media socket's receiving end, as the Durable Object parses it.
