@@ -3,6 +3,7 @@
  * confirmation question instead of an action when a keyed digit and the spoken answer disagree.
  * No I/O of its own beyond the injected LLM port.
  */
+import { mergeVadConfig, parseVadConfigOverride, type VadConfig } from "../audio/vad-config";
 import type { Flow } from "../flow/schema";
 import { formatSlotForSpeech, localParts } from "../flow/time";
 import type { FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/types";
@@ -157,4 +158,9 @@ export async function decideTurn(input: DecideInput): Promise<TurnOutcome> {
       event: unclear ? { type: "intent", branch: unclear, text } : { type: "no_speech" },
     };
   }
+}
+
+/** The call's VAD settings with the listening state's overrides layered on top. */
+export function stateVadConfig(base: VadConfig, spec: Pick<ListeningSpec, "vad" | "endpointing">): VadConfig {
+  return mergeVadConfig(base, parseVadConfigOverride({ vad: spec.vad, endpointing: spec.endpointing }));
 }

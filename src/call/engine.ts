@@ -10,7 +10,7 @@ import type { Effect, FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/typ
 import type { HistoryEntry, TtsSession } from "../providers/ports";
 import { EVENT_TYPES } from "../store/call-event";
 import type { CallEventInput } from "../store/outbox";
-import { decideTurn } from "./decide";
+import { decideTurn, stateVadConfig } from "./decide";
 import { callStartedEvent, flowLogToEvent } from "./events";
 import { type CallerTurn, Listener } from "./listener";
 import type { CallIO, CallMeta, CallProgress, CallRecord } from "./ports";
@@ -36,6 +36,7 @@ export interface EngineOptions {
 const MAX_HISTORY = 12;
 /** How long a digit keyed mid-speech waits for the spoken answer it goes with. */
 const DTMF_HOLD_MS = 2_500;
+const MAX_STT_RECONNECTS = 5;
 
 export class CallEngine {
   private snapshot: FlowSnapshot;
@@ -54,6 +55,7 @@ export class CallEngine {
   private ended = false;
   private shutDown = false;
   private heldDtmf: string | null = null;
+  private sttReconnects = 0;
   private idleWaiters: (() => void)[] = [];
   /** Resolves when the call's flow has ended and its last line was played. */
   readonly finished: Promise<string>;
@@ -101,6 +103,7 @@ export class CallEngine {
         onTurn: (t) => this.enqueue(() => this.handleTurn(t)),
         onInterim: () => this.io.timers.clear("no_speech"),
         onSttError: (message) => io.log.warn("stt stream error", { error: message }),
+        onSttClosed: () => this.reconnectStt(),
         nowMs: () => io.nowMs(),
       },
       opts.classifier,
@@ -144,9 +147,24 @@ export class CallEngine {
         if (this.ended) void stt.close().catch(() => undefined);
         else this.listener.attach(stt);
       })
-      .catch((err: unknown) =>
-        io.log.error("stt connect failed", { error: err instanceof Error ? err.message : String(err) }),
-      );
+      .catch((err: unknown) => {
+        io.log.error("stt connect failed", { error: err instanceof Error ? err.message : String(err) });
+        this.reconnectStt();
+      });
+  }
+
+  /** The STT stream dropped mid-call: reconnect with backoff; the call never waits on it. */
+  private reconnectStt(): void {
+    if (this.ended) return;
+    const attempt = ++this.sttReconnects;
+    if (attempt > MAX_STT_RECONNECTS) {
+      this.io.log.error("stt unavailable; no more reconnects this call", { attempts: attempt - 1 });
+      return;
+    }
+    this.persistEvents([
+      { callSid: this.opts.meta.callSid, atMs: this.io.nowMs(), type: "stt.reconnect", payload: { attempt } },
+    ]);
+    this.io.timers.set("stt_reconnect", Math.min(2_000, 100 * 2 ** (attempt - 1)), () => this.connectStt());
   }
 
   /** Inbound `media` frame: a malformed payload is dropped, the call goes on. */
@@ -357,6 +375,7 @@ export class CallEngine {
           break;
         case "listen":
           this.listening = effect;
+          this.listener.reconfigure(stateVadConfig(this.opts.vadConfig, effect));
           this.armNoSpeech();
           break;
         case "run_actions":

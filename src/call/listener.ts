@@ -32,12 +32,15 @@ export interface ListenerHooks {
   onTurn(turn: CallerTurn): void;
   onInterim(text: string): void;
   onSttError(message: string): void;
+  /** The STT stream closed while attached (provider hang-up, network). */
+  onSttClosed(): void;
   nowMs(): number;
 }
 
 export class Listener {
-  private readonly vad;
-  private readonly bargeIn;
+  private vad;
+  private bargeIn;
+  private configKey: string;
   private stt: SttStream | null = null;
   private finals: string[] = [];
   private confidence = 1;
@@ -50,16 +53,32 @@ export class Listener {
   constructor(
     config: VadConfig,
     private readonly hooks: ListenerHooks,
-    classifier?: FrameClassifier,
+    private readonly classifier?: FrameClassifier,
   ) {
     this.vad = createVad(config.vad, classifier ? { classifier } : {});
+    this.bargeIn = createBargeInDetector(config.vad);
+    this.configKey = JSON.stringify(config.vad);
+  }
+
+  /**
+   * Apply a state's VAD settings (min speech, max pause, noise gate, barge-in). Rebuilt only when they
+   * change, and only between speech runs, so a turn in progress is never cut by a reconfiguration.
+   */
+  reconfigure(config: VadConfig): void {
+    const key = JSON.stringify(config.vad);
+    if (key === this.configKey || this.speaking) return;
+    this.configKey = key;
+    this.vad.dispose();
+    this.vad = createVad(config.vad, this.classifier ? { classifier: this.classifier } : {});
     this.bargeIn = createBargeInDetector(config.vad);
   }
 
   /** Attach (or replace, after a reconnect or fallback) the STT stream. */
   attach(stt: SttStream): void {
     this.stt = stt;
-    stt.onEvent((e) => this.onStt(e));
+    stt.onEvent((e) => {
+      if (this.stt === stt || e.type !== "closed") this.onStt(e);
+    });
   }
 
   get speaking(): boolean {
@@ -115,6 +134,12 @@ export class Listener {
         return;
       case "error":
         this.hooks.onSttError(e.error.message);
+        return;
+      case "closed":
+        if (this.stt !== null) {
+          this.stt = null;
+          this.hooks.onSttClosed();
+        }
         return;
       default:
         return;

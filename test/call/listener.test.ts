@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_VAD_CONFIG, FRAME_BYTES, MULAW_SILENCE, mergeVadConfig } from "../../src/audio";
+import { type CallerTurn, Listener } from "../../src/call/listener";
+import type { SttEvent, SttStream } from "../../src/providers/ports";
+
+class FakeStt implements SttStream {
+  sent = 0;
+  finalized = 0;
+  closed = false;
+  private listeners: ((e: SttEvent) => void)[] = [];
+  sendAudio(mulaw: Uint8Array): void {
+    this.sent += mulaw.length;
+  }
+  finalize(): void {
+    this.finalized++;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  onEvent(cb: (e: SttEvent) => void): () => void {
+    this.listeners.push(cb);
+    return () => undefined;
+  }
+  emit(e: SttEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}
+
+function listener(overrides: Partial<{ onTurn: (t: CallerTurn) => void; onSttClosed: () => void }> = {}) {
+  let now = 1_000;
+  const l = new Listener(DEFAULT_VAD_CONFIG, {
+    agentSpeaking: () => false,
+    onBargeIn: () => undefined,
+    onTurn: overrides.onTurn ?? (() => undefined),
+    onInterim: () => undefined,
+    onSttError: () => undefined,
+    onSttClosed: overrides.onSttClosed ?? (() => undefined),
+    nowMs: () => now++,
+  });
+  return l;
+}
+
+const final = (text: string, speechFinal: boolean): SttEvent => ({
+  type: "final",
+  text,
+  confidence: 0.9,
+  speechFinal,
+  fromFinalize: false,
+  startMs: 0,
+  endMs: 100,
+});
+
+describe("Listener", () => {
+  it("assembles finals into one turn ended by speech_final", () => {
+    const turns: CallerTurn[] = [];
+    const l = listener({ onTurn: (t) => turns.push(t) });
+    const stt = new FakeStt();
+    l.attach(stt);
+    stt.emit({ type: "interim", text: "the first", startMs: 0, endMs: 50 });
+    expect(l.turnInProgress).toBe(true);
+    stt.emit(final("the first", false));
+    stt.emit(final("one please", true));
+    expect(turns.map((t) => t.text)).toEqual(["the first one please"]);
+    expect(l.turnInProgress).toBe(false);
+  });
+
+  it("ends a turn on UtteranceEnd when speech_final never comes (noisy line)", () => {
+    const turns: CallerTurn[] = [];
+    const l = listener({ onTurn: (t) => turns.push(t) });
+    const stt = new FakeStt();
+    l.attach(stt);
+    stt.emit(final("yes", false));
+    stt.emit({ type: "utterance_end", lastWordEndMs: 400 });
+    stt.emit({ type: "utterance_end", lastWordEndMs: 900 });
+    expect(turns.map((t) => t.text)).toEqual(["yes"]);
+  });
+
+  it("forwards every inbound frame to STT and reports an unexpected close once", () => {
+    let closes = 0;
+    const l = listener({ onSttClosed: () => closes++ });
+    const stt = new FakeStt();
+    l.attach(stt);
+    l.pushFrame(new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE), 0);
+    expect(stt.sent).toBe(FRAME_BYTES);
+    stt.emit({ type: "closed" });
+    stt.emit({ type: "closed" });
+    expect(closes).toBe(1);
+    l.pushFrame(new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE), 20);
+    expect(stt.sent).toBe(FRAME_BYTES);
+  });
+
+  it("takes a state's VAD settings between speech runs", () => {
+    const l = listener();
+    const stricter = mergeVadConfig(DEFAULT_VAD_CONFIG, { vad: { minSpeechMs: 400, bargeIn: false } });
+    expect(() => l.reconfigure(stricter)).not.toThrow();
+    expect(l.speaking).toBe(false);
+  });
+});
