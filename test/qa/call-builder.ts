@@ -99,8 +99,19 @@ export class CallBuilder {
     return this.add("call.barge_in", { reactionMs: 120, cut });
   }
 
+  /** The engine's `action.result` and the flow's own record of it, as a successful booking logs them. */
   bookingOk(): this {
-    return this.add("action.result", { action: "cal.com:create_booking", ok: true }, 800);
+    return this.add("action.result", { action: "cal.com:create_booking", ok: true }, 800).add(
+      "flow.action_result",
+      {
+        state: this.state,
+        actionId: `${this.state}.1.0`,
+        name: "cal.com:create_booking",
+        ok: true,
+        outcome: null,
+      },
+      0,
+    );
   }
 
   end(outcome: string, durationMs = 60_000): this {
