@@ -29,7 +29,9 @@ describe("runScriptedCall", () => {
     expect(result.snapshot?.vars.slot).toBe(result.snapshot?.vars.slot_1);
     expect(result.turnRecords.map((t) => t.kind)).toEqual(["fast_path", "live", "fast_path"]);
     for (const t of result.turnRecords) {
-      expect(Object.keys(t.segments)).toEqual(expect.arrayContaining(["endpointing", "decision", "audio", "send"]));
+      expect(Object.keys(t.segments)).toEqual(
+        expect.arrayContaining(["endpointing", "decision", "audio", "send"]),
+      );
       expect(t.record.firstFramePlayedMs).toBeDefined();
     }
     expect(result.frames.some((f) => f.event === "media")).toBe(true);
