@@ -174,7 +174,7 @@ export function callFacts(input: readonly QaEvent[], config: QaConfig): CallFact
     if (totalMs !== undefined) turnLatencies.push({ event: e, totalMs });
   }
   const totals = turnLatencies.map((t) => t.totalMs);
-  const base = {
+  const base: Omit<CallFacts, "outcome" | "p50Ms" | "p95Ms"> = {
     events,
     started,
     ended,
