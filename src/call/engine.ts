@@ -10,11 +10,12 @@ import type { Effect, FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/typ
 import type { HistoryEntry, TtsSession } from "../providers/ports";
 import { EVENT_TYPES } from "../store/call-event";
 import type { CallEventInput } from "../store/outbox";
-import { decideTurn, stateVadConfig } from "./decide";
+import { type DecideInput, decideTurn, stateVadConfig, type TurnOutcome } from "./decide";
 import { callStartedEvent, flowLogToEvent } from "./events";
 import { type CallerTurn, Listener } from "./listener";
 import type { CallIO, CallMeta, CallProgress, CallRecord } from "./ports";
 import { Speaker } from "./speaker";
+import { Speculator } from "./speculator";
 import { TurnClock } from "./turn-clock";
 
 export interface EngineOptions {
@@ -50,6 +51,7 @@ export class CallEngine {
   private readonly history: HistoryEntry[] = [];
   private readonly spoken = new Map<string, string>();
   private readonly turnClock: TurnClock;
+  private readonly speculator: Speculator;
   private utteranceSeq = 0;
   private readonly progress: CallProgress;
   private ended = false;
@@ -73,6 +75,20 @@ export class CallEngine {
       this.persistEvents([
         { callSid: opts.meta.callSid, atMs: io.nowMs(), type: EVENT_TYPES.turnLatency, payload },
       ]),
+    );
+    this.speculator = new Speculator(
+      (text, signal) => {
+        const spec = this.listening;
+        if (!spec)
+          return Promise.resolve({
+            kind: "llm_failed",
+            error: "not listening",
+            event: { type: "no_speech" },
+          });
+        return decideTurn(this.decideInput(text, spec, signal, [...this.history, { role: "user", text }]));
+      },
+      opts.llmTimeoutMs,
+      () => io.nowMs(),
     );
     this.finished = new Promise((r) => {
       this.finish = r;
@@ -101,7 +117,7 @@ export class CallEngine {
         agentSpeaking: () => this.tracker.isPlaying(),
         onBargeIn: (d) => this.bargeIn(d.reactionMs),
         onTurn: (t) => this.enqueue(() => this.handleTurn(t)),
-        onInterim: () => this.io.timers.clear("no_speech"),
+        onInterim: (text) => this.onInterim(text),
         onSttError: (message) => io.log.warn("stt stream error", { error: message }),
         onSttClosed: () => this.reconnectStt(),
         nowMs: () => io.nowMs(),
@@ -225,6 +241,7 @@ export class CallEngine {
     this.ended = true;
     this.io.timers.clearAll();
     this.turnAbort?.abort();
+    this.speculator.cancel();
     this.speaker.cancel();
     await this.listener.dispose();
     const tts = this.tts;
@@ -244,6 +261,7 @@ export class CallEngine {
     io.send({ event: "clear", streamSid: opts.meta.streamSid });
     this.speaker.cancel();
     this.turnAbort?.abort();
+    this.speculator.cancel();
     const cut = this.tracker.clear(io.nowMs());
     for (const id of cut) this.rememberHeard(id);
     this.persistEvents([
@@ -285,19 +303,26 @@ export class CallEngine {
     const abort = new AbortController();
     this.turnAbort = abort;
     const timer = setTimeout(() => abort.abort(), this.opts.llmTimeoutMs);
-    const outcome = await decideTurn({
-      text: turn.text,
-      spec,
-      flow: this.opts.flow,
-      snapshot: this.snapshot,
-      history: this.history,
-      persona: this.opts.persona,
-      models: this.opts.models,
-      llm: this.io.llm,
-      signal: abort.signal,
-      ...(heldDtmf === undefined ? {} : { heldDtmf }),
-    });
+    const speculated = heldDtmf === undefined ? this.speculator.take(turn.text, spec.stateId) : null;
+    if (heldDtmf !== undefined) this.speculator.cancel();
+    const outcome = withFinalText(
+      await (speculated ??
+        decideTurn({
+          ...this.decideInput(turn.text, spec, abort.signal, this.history),
+          ...(heldDtmf === undefined ? {} : { heldDtmf }),
+        })),
+      turn.text,
+    );
     clearTimeout(timer);
+    if (speculated)
+      this.persistEvents([
+        {
+          callSid: this.opts.meta.callSid,
+          atMs: this.io.nowMs(),
+          type: "turn.speculation_used",
+          payload: { state: spec.stateId },
+        },
+      ]);
     if (this.turnAbort === abort) this.turnAbort = null;
     else if (abort.signal.aborted) return; // a barge-in superseded this turn
     if (outcome.kind === "llm_failed") {
@@ -331,6 +356,32 @@ export class CallEngine {
     return this.apply(outcome.event);
   }
 
+  private decideInput(
+    text: string,
+    spec: ListeningSpec,
+    signal: AbortSignal,
+    history: readonly HistoryEntry[],
+  ): DecideInput {
+    return {
+      text,
+      spec,
+      flow: this.opts.flow,
+      snapshot: this.snapshot,
+      history,
+      persona: this.opts.persona,
+      models: this.opts.models,
+      llm: this.io.llm,
+      signal,
+    };
+  }
+
+  private onInterim(text: string): void {
+    this.io.timers.clear("no_speech");
+    const spec = this.listening;
+    if (!spec || this.ended || this.heldDtmf !== null) return;
+    this.speculator.interim(text, spec.stateId);
+  }
+
   /** A digit held while the caller was talking is used alone if no spoken answer follows. */
   private releaseHeldDtmf(): void {
     const digit = this.heldDtmf;
@@ -343,6 +394,7 @@ export class CallEngine {
   /** Feed one event to the flow, persist the result, then carry out its effects. */
   private async apply(event: FlowEvent, extra: CallEventInput[] = []): Promise<void> {
     if (this.snapshot.status === "ended") return;
+    this.speculator.cancel();
     const now = this.io.nowMs();
     const { snapshot, effects } = step(this.opts.flow, this.snapshot, event, now);
     this.snapshot = snapshot;
@@ -489,4 +541,10 @@ export class CallEngine {
       progress: { ...this.progress },
     };
   }
+}
+
+/** A speculative decision was made on the interim words; the audit keeps the final transcript. */
+function withFinalText(outcome: TurnOutcome, text: string): TurnOutcome {
+  if (outcome.kind === "confirm" || outcome.event.type !== "intent") return outcome;
+  return { ...outcome, event: { ...outcome.event, text } };
 }
