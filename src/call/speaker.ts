@@ -130,7 +130,10 @@ export class Speaker {
       }
       await sendChunks(chunker.flush());
       deps.tracker.endUtterance(u.id);
-      if (u.cacheable && rendered.length > 0) deps.cache.backfill(u.text, concat(rendered));
+      // Only the main voice goes into the cache: a fallback voice would otherwise be replayed on later calls.
+      if (u.cacheable && rendered.length > 0 && ctx.usedFallback?.() !== true) {
+        deps.cache.backfill(u.text, concat(rendered));
+      }
       return { status: "sent", timing };
     } catch (err) {
       if (this.current?.contextId === u.id) this.current = null;

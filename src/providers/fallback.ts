@@ -364,6 +364,7 @@ class FallbackTtsSession implements TtsSession {
     // `open` may throw (a closed session): that is a primary failure like any other.
     const started = first.catch((error: unknown) => ({ error }));
 
+    let usedFallback = !this.health.healthy;
     const play = async function* (this: FallbackTtsSession): AsyncGenerator<Uint8Array> {
       try {
         const attempt = await started;
@@ -393,6 +394,7 @@ class FallbackTtsSession implements TtsSession {
           recorder.target = null;
           this.primaryFailed(stage, primaryError);
         }
+        usedFallback = true;
         const ctx = open(await this.fallbackSession());
         if (ctx === null) return;
         for await (const bytes of ctx.audio) {
@@ -411,6 +413,7 @@ class FallbackTtsSession implements TtsSession {
       flush: () => recorder.apply({ kind: "flush" }),
       close: () => recorder.apply({ kind: "close" }),
       audio: { [Symbol.asyncIterator]: () => audio },
+      usedFallback: () => usedFallback,
     };
   }
 

@@ -65,6 +65,8 @@ export interface TtsContext {
   close(): void;
   /** µ-law 8 kHz bytes as they arrive; ends after the provider's final message; throws ProviderError on failure. */
   readonly audio: AsyncIterable<Uint8Array>;
+  /** True when a fallback voice spoke this line (its audio must not be cached under the main voice). */
+  readonly usedFallback?: () => boolean;
 }
 
 /** One multi-context socket per call. */

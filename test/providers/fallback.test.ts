@@ -207,7 +207,10 @@ describe("withTtsFallback", () => {
     ctx.flush();
     ctx.sendText("goodbye.");
     ctx.close();
+    expect(ctx.usedFallback?.()).toBe(false);
     expect(await collect(ctx.audio)).toEqual([2, 2]);
+    // The caller heard the fallback voice: the engine must not cache this audio under the main voice.
+    expect(ctx.usedFallback?.()).toBe(true);
     expect(fallback.spoken[0]).toMatchObject({
       contextId: "u1",
       text: "Thanks, goodbye.",
