@@ -11,10 +11,13 @@ import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { adminRoutes } from "./routes/admin";
 import { bookingRoutes } from "./routes/booking";
+import { campaignRoutes } from "./routes/campaigns";
 import { corsRoutes } from "./routes/cors";
+import { dashboardRoutes } from "./routes/dashboard";
 import { healthRoutes } from "./routes/health";
 import { ingestRoutes } from "./routes/ingest";
 import { slotsRoutes } from "./routes/slots";
+import { transferRoutes } from "./routes/transfer";
 import { twilioRoutes } from "./routes/twilio";
 
 const app = new Hono<AppEnv>();
@@ -35,6 +38,9 @@ app.route("/", slotsRoutes);
 app.route("/", corsRoutes);
 app.route("/", ingestRoutes);
 app.route("/", adminRoutes);
+app.route("/", dashboardRoutes);
+app.route("/", campaignRoutes);
+app.route("/", transferRoutes);
 
 app.notFound((c) => c.json({ error: { code: "not_found", message: "No such route" } }, 404));
 
@@ -56,4 +62,5 @@ app.onError((err, c) => {
 
 export default app;
 export { CallSession } from "../durable-objects/call-session";
+export { CampaignDialer } from "../durable-objects/campaign";
 export { EdgeState } from "../durable-objects/edge-state";

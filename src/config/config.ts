@@ -139,6 +139,9 @@ export const EnvSchema = z.object({
   SLACK_CHANNEL: z.string().default("#inbound-leads"),
 
   ADMIN_TOKEN: optionalSecret,
+  DASHBOARD_PASSWORD: optionalSecret.refine((v) => v === undefined || v.length >= 12, {
+    message: "DASHBOARD_PASSWORD must be at least 12 characters",
+  }),
 
   TWILIO_FROM_NUMBER: z
     .string()
@@ -160,6 +163,14 @@ export const EnvSchema = z.object({
     (v) => (v === "" ? undefined : v),
     z.coerce.number().int().nonnegative().optional(),
   ),
+  CAMPAIGN_API_TOKEN: optionalSecret,
+  HANDOFF_NUMBER: z
+    .string()
+    .trim()
+    .refine((v) => v === "" || /^\+[1-9]\d{7,14}$/.test(v), { message: "HANDOFF_NUMBER must be E.164" })
+    .transform((v) => (v === "" ? undefined : v))
+    .optional(),
+  TRANSFER_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(120).default(20),
 });
 
 export type RawEnv = z.infer<typeof EnvSchema>;
@@ -200,6 +211,8 @@ export interface AppConfig {
   redis: { mode: AdapterMode; url: string | undefined; token: string | undefined };
   /** Bearer token for `/admin/*`; `undefined` disables the admin routes (403). */
   adminToken: string | undefined;
+  /** Operator dashboard password (`/dashboard`); `undefined` disables the dashboard (403). */
+  dashboardPassword: string | undefined;
   /** Web-form lead ingest and speed to lead. */
   leads: {
     sites: Record<string, LeadSite>;
@@ -216,6 +229,10 @@ export interface AppConfig {
   calcomOwners: Record<string, number>;
   /** Fixed "now" for business-hours decisions, honoured only when ALLOW_CLOCK_OVERRIDE=true (tests). */
   clockOverrideMs: number | undefined;
+  /** Bearer token for `/api/campaigns*`; `undefined` closes the campaign API (403). */
+  campaignApiToken: string | undefined;
+  /** Warm transfer to a human: the number dialled and how long it may ring before a callback is offered. */
+  transfer: { handoffNumber: string | undefined; timeoutSeconds: number };
 }
 
 /** Credentials the local emulators accept. Not secrets: they only open local stand-ins. */
@@ -348,6 +365,7 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
       : undefined,
     redis,
     adminToken: e.ADMIN_TOKEN,
+    dashboardPassword: e.DASHBOARD_PASSWORD,
     leads: {
       sites: e.LEAD_SITES ?? {},
       rateLimitIpPerMinute: e.LEAD_RATE_LIMIT_IP_PER_MINUTE,
@@ -358,6 +376,8 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
     },
     calcomOwners: e.CALCOM_OWNER_EVENT_TYPES ?? {},
     clockOverrideMs: e.ALLOW_CLOCK_OVERRIDE === "true" ? e.CLOCK_OVERRIDE_MS : undefined,
+    campaignApiToken: e.CAMPAIGN_API_TOKEN,
+    transfer: { handoffNumber: e.HANDOFF_NUMBER, timeoutSeconds: e.TRANSFER_TIMEOUT_SECONDS },
   };
 }
 
