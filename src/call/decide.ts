@@ -16,6 +16,8 @@ const WEEKDAY_NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "
 
 export type TurnOutcome =
   | { kind: "event"; event: FlowEvent; by: "fast_path" | "llm"; firstTokenMs?: number; reply?: string }
+  /** A state that wants a reply: its words stream as they are generated; the decision follows. */
+  | { kind: "streaming"; replyDeltas: AsyncIterable<string>; result: Promise<TurnOutcome> }
   | { kind: "confirm"; question: string; by: "fast_path" | "llm"; firstTokenMs?: number }
   | { kind: "llm_failed"; event: FlowEvent; error: string };
 
@@ -128,20 +130,32 @@ export async function decideTurn(input: DecideInput): Promise<TurnOutcome> {
       "fast_path",
     );
   }
-  try {
-    const decision = await input.llm.decide({
-      model: spec.reasoning ? input.models.reasoning : input.models.fast,
-      system: input.persona,
-      history: input.history,
-      state: {
-        id: spec.stateId,
-        prompt: flow.states[spec.stateId]?.ask ?? flow.states[spec.stateId]?.say ?? "",
-        branches: [...spec.branches, ...spec.globalBranches],
-        captures: spec.captures,
-        wantsReply: spec.reply,
+  if (spec.reply && input.heldDtmf === undefined) {
+    const stream = input.llm.decideStream(decisionRequest(input));
+    const result = stream.result.then(
+      (decision): TurnOutcome => {
+        if (decision.branch === "opt_out" && spec.globalBranches.includes("opt_out")) {
+          return {
+            kind: "event",
+            by: "llm",
+            firstTokenMs: decision.firstTokenMs,
+            event: { type: "opt_out" },
+          };
+        }
+        return {
+          kind: "event",
+          by: "llm",
+          firstTokenMs: decision.firstTokenMs,
+          ...(decision.reply ? { reply: decision.reply } : {}),
+          event: { type: "intent", branch: decision.branch, captures: { ...decision.captures }, text },
+        };
       },
-      signal: input.signal,
-    });
+      (err: unknown): TurnOutcome => llmFailed(err, spec, text),
+    );
+    return { kind: "streaming", replyDeltas: stream.replyDeltas, result };
+  }
+  try {
+    const decision = await input.llm.decide(decisionRequest(input));
     if (decision.branch === "opt_out" && spec.globalBranches.includes("opt_out")) {
       return { kind: "event", by: "llm", firstTokenMs: decision.firstTokenMs, event: { type: "opt_out" } };
     }
@@ -151,13 +165,34 @@ export async function decideTurn(input: DecideInput): Promise<TurnOutcome> {
       ...(reply ? { reply } : {}),
     });
   } catch (err) {
-    const unclear = spec.branches.find((b) => b === "unclear" || b === "unknown" || b === "clarify");
-    return {
-      kind: "llm_failed",
-      error: err instanceof Error ? err.message : String(err),
-      event: unclear ? { type: "intent", branch: unclear, text } : { type: "no_speech" },
-    };
+    return llmFailed(err, spec, text);
   }
+}
+
+function llmFailed(err: unknown, spec: ListeningSpec, text: string): TurnOutcome {
+  const unclear = spec.branches.find((b) => b === "unclear" || b === "unknown" || b === "clarify");
+  return {
+    kind: "llm_failed",
+    error: err instanceof Error ? err.message : String(err),
+    event: unclear ? { type: "intent", branch: unclear, text } : { type: "no_speech" },
+  };
+}
+
+function decisionRequest(input: DecideInput) {
+  const { spec, flow } = input;
+  return {
+    model: spec.reasoning ? input.models.reasoning : input.models.fast,
+    system: input.persona,
+    history: input.history,
+    state: {
+      id: spec.stateId,
+      prompt: flow.states[spec.stateId]?.ask ?? flow.states[spec.stateId]?.say ?? "",
+      branches: [...spec.branches, ...spec.globalBranches],
+      captures: spec.captures,
+      wantsReply: spec.reply,
+    },
+    signal: input.signal,
+  };
 }
 
 /** The call's VAD settings with the listening state's overrides layered on top. */

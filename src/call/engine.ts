@@ -10,6 +10,7 @@ import type { Effect, FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/typ
 import type { HistoryEntry, TtsSession } from "../providers/ports";
 import { EVENT_TYPES } from "../store/call-event";
 import type { CallEventInput } from "../store/outbox";
+import { createPhraseChunker } from "../turn/phrase-chunker";
 import { type DecideInput, decideTurn, stateVadConfig, type TurnOutcome } from "./decide";
 import { callStartedEvent, flowLogToEvent } from "./events";
 import { type CallerTurn, Listener } from "./listener";
@@ -305,7 +306,7 @@ export class CallEngine {
     const timer = setTimeout(() => abort.abort(), this.opts.llmTimeoutMs);
     const speculated = heldDtmf === undefined ? this.speculator.take(turn.text, spec.stateId) : null;
     if (heldDtmf !== undefined) this.speculator.cancel();
-    const outcome = withFinalText(
+    const first = withFinalText(
       await (speculated ??
         decideTurn({
           ...this.decideInput(turn.text, spec, abort.signal, this.history),
@@ -323,8 +324,22 @@ export class CallEngine {
           payload: { state: spec.stateId },
         },
       ]);
+    let outcome = first;
+    let streamedReply: string | null = null;
+    if (outcome.kind === "streaming") {
+      // The reply is spoken phrase by phrase while the model writes it; the decision follows.
+      streamedReply = `u${++this.utteranceSeq}`;
+      this.turnClock.queued(streamedReply);
+      const id = streamedReply;
+      this.speaker.speakStream(id, phrasesOf(outcome.replyDeltas)).then(
+        (o) => this.turnClock.spoke(id, o.timing),
+        () => undefined,
+      );
+      outcome = await outcome.result;
+    }
     if (this.turnAbort === abort) this.turnAbort = null;
     else if (abort.signal.aborted) return; // a barge-in superseded this turn
+    if (outcome.kind === "streaming") return;
     if (outcome.kind === "llm_failed") {
       this.io.log.warn("llm failed; taking the flow's fallback", { error: outcome.error });
       this.persistEvents([
@@ -352,7 +367,8 @@ export class CallEngine {
       this.listening = spec;
       return;
     }
-    if (outcome.reply) await this.say({ text: outcome.reply, cacheable: false }, spec.stateId);
+    if (streamedReply !== null && outcome.reply) this.spoken.set(streamedReply, outcome.reply);
+    else if (outcome.reply) await this.say({ text: outcome.reply, cacheable: false }, spec.stateId);
     return this.apply(outcome.event);
   }
 
@@ -545,6 +561,13 @@ export class CallEngine {
 
 /** A speculative decision was made on the interim words; the audit keeps the final transcript. */
 function withFinalText(outcome: TurnOutcome, text: string): TurnOutcome {
-  if (outcome.kind === "confirm" || outcome.event.type !== "intent") return outcome;
+  if (outcome.kind !== "event" || outcome.event.type !== "intent") return outcome;
   return { ...outcome, event: { ...outcome.event, text } };
+}
+
+/** Reply text deltas as speakable phrases: the first one as early as a short clause allows. */
+async function* phrasesOf(deltas: AsyncIterable<string>): AsyncGenerator<string> {
+  const chunker = createPhraseChunker({ minChars: 12, maxChars: 160, firstMinChars: 5 });
+  for await (const delta of deltas) yield* chunker.push(delta);
+  yield* chunker.flush();
 }

@@ -3,7 +3,7 @@
  * streamed from TTS, as 20 ms µ-law frames with a Twilio `mark` after each chunk. Cancels instantly
  * on barge-in and reports timing for the turn's latency record.
  */
-import { bytesToBase64, createOutboundChunker, type PlaybackTracker } from "../audio";
+import { bytesToBase64, createOutboundChunker, type OutboundChunk, type PlaybackTracker } from "../audio";
 import type { Logger } from "../lib/log";
 import type { TtsSession } from "../providers/ports";
 import type { UtteranceCache } from "./ports";
@@ -54,6 +54,17 @@ export class Speaker {
   speak(utterance: Utterance): Promise<SpeakOutcome> {
     const generation = this.generation;
     const run = this.chain.then(() => this.play(utterance, generation));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Queue a line whose text is still being generated: phrases go to TTS as they arrive and audio goes
+   * out as it arrives, so the caller hears the first phrase while the rest is written.
+   */
+  speakStream(id: string, phrases: AsyncIterable<string>): Promise<SpeakOutcome> {
+    const generation = this.generation;
+    const run = this.chain.then(() => this.playStream(id, phrases, generation));
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -144,6 +155,66 @@ export class Speaker {
       });
       return { status: "failed", timing };
     }
+  }
+
+  private async playStream(
+    id: string,
+    phrases: AsyncIterable<string>,
+    generation: number,
+  ): Promise<SpeakOutcome> {
+    const timing: SpeakTiming = { source: "tts", firstByteAtMs: null, firstFrameSentAtMs: null };
+    if (generation !== this.generation) return { status: "cancelled", timing };
+    const { deps } = this;
+    const chunker = createOutboundChunker({ utteranceId: id });
+    let text = "";
+    try {
+      const session = await deps.ttsSession();
+      if (generation !== this.generation) return { status: "cancelled", timing };
+      const ctx = session.speak(id);
+      this.current = { contextId: id, session };
+      const feeding = (async () => {
+        for await (const phrase of phrases) {
+          if (generation !== this.generation) break;
+          text += phrase;
+          deps.tracker.setText(id, text);
+          ctx.sendText(phrase);
+          ctx.flush();
+        }
+        ctx.close();
+      })();
+      for await (const bytes of ctx.audio) {
+        if (generation !== this.generation) break;
+        if (timing.firstByteAtMs === null) timing.firstByteAtMs = deps.nowMs();
+        for (const chunk of chunker.push(bytes)) this.sendChunk(id, chunk, timing);
+      }
+      await feeding.catch(() => undefined);
+      if (this.current?.contextId === id) this.current = null;
+      if (generation === this.generation)
+        for (const chunk of chunker.flush()) this.sendChunk(id, chunk, timing);
+      deps.tracker.endUtterance(id);
+      return { status: generation === this.generation ? "sent" : "cancelled", timing };
+    } catch (err) {
+      if (this.current?.contextId === id) this.current = null;
+      deps.tracker.endUtterance(id);
+      deps.log.warn("streamed reply failed", {
+        utteranceId: id,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return { status: "failed", timing };
+    }
+  }
+
+  private sendChunk(id: string, chunk: OutboundChunk, timing: SpeakTiming): void {
+    const { deps } = this;
+    if (timing.firstFrameSentAtMs === null) timing.firstFrameSentAtMs = deps.nowMs();
+    for (const frame of chunk.frames) {
+      deps.send({ event: "media", streamSid: deps.streamSid, media: { payload: bytesToBase64(frame) } });
+    }
+    deps.send({ event: "mark", streamSid: deps.streamSid, mark: { name: chunk.markName } });
+    deps.tracker.recordSent(
+      { utteranceId: id, markName: chunk.markName, byteCount: chunk.byteCount },
+      deps.nowMs(),
+    );
   }
 }
 

@@ -114,6 +114,25 @@ describe("decideTurn", () => {
     expect(out).toMatchObject({ kind: "llm_failed", event: { type: "intent", branch: "unclear" } });
   });
 
+  it("streams the reply of a state that wants one, with the decision to follow", async () => {
+    const llm = new FakeLlm({
+      branch: "yes",
+      captures: {},
+      reply: "Fair enough, it is quick.",
+      firstTokenMs: 9,
+      model: "mini",
+    });
+    const out = await decideTurn(input("I'm not sure I have time for a demo", inState("objection"), llm));
+    expect(out.kind).toBe("streaming");
+    if (out.kind === "streaming") {
+      expect(await out.result).toMatchObject({
+        kind: "event",
+        reply: "Fair enough, it is quick.",
+        event: { branch: "yes" },
+      });
+    }
+  });
+
   it("labels keypad options with the slot they pick", () => {
     const options = dtmfOptions(flow, inState("book", slots));
     expect(options.map((o) => o.digit)).toEqual(["1", "2"]);
