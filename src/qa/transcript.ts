@@ -180,3 +180,28 @@ export function assembleTranscript(input: readonly QaEvent[], flow?: Flow): Tran
   settleActions();
   return out;
 }
+
+function vttTime(ms: number): string {
+  const t = Math.max(0, Math.round(ms));
+  const h = Math.floor(t / 3_600_000);
+  const m = Math.floor((t % 3_600_000) / 60_000);
+  const s = Math.floor((t % 60_000) / 1000);
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${pad(h)}:${pad(m)}:${pad(s)}.${pad(t % 1000, 3)}`;
+}
+
+/** WebVTT captions of the spoken lines (each cue lasts until the next line, at most `maxCueMs`). */
+export function transcriptToVtt(entries: readonly TranscriptEntry[], maxCueMs = 6_000): string {
+  const spoken = entries.filter((e) => e.kind === "agent" || e.kind === "caller");
+  const cues = spoken.map((e, i) => {
+    const next = spoken[i + 1];
+    const end = Math.min(
+      e.offsetMs + maxCueMs,
+      next === undefined ? Number.POSITIVE_INFINITY : Math.max(next.offsetMs, e.offsetMs + 500),
+    );
+    const who = e.kind === "agent" ? "Agent" : "Caller";
+    const text = (e.kind === "agent" || e.kind === "caller" ? e.text : "").replace(/-->/g, "->");
+    return `${vttTime(e.offsetMs)} --> ${vttTime(end)}\n<v ${who}>${text}`;
+  });
+  return `WEBVTT\n\n${cues.join("\n\n")}\n`;
+}
