@@ -142,9 +142,6 @@ export const EnvSchema = z.object({
   DASHBOARD_PASSWORD: optionalSecret.refine((v) => v === undefined || v.length >= 12, {
     message: "DASHBOARD_PASSWORD must be at least 12 characters",
   }),
-  DASHBOARD_PASSWORD: optionalSecret.refine((v) => v === undefined || v.length >= 12, {
-    message: "DASHBOARD_PASSWORD must be at least 12 characters",
-  }),
 
   TWILIO_FROM_NUMBER: z
     .string()
@@ -214,8 +211,6 @@ export interface AppConfig {
   redis: { mode: AdapterMode; url: string | undefined; token: string | undefined };
   /** Bearer token for `/admin/*`; `undefined` disables the admin routes (403). */
   adminToken: string | undefined;
-  /** Operator dashboard password (`/dashboard`); `undefined` disables the dashboard (403). */
-  dashboardPassword: string | undefined;
   /** Operator dashboard password (`/dashboard`); `undefined` disables the dashboard (403). */
   dashboardPassword: string | undefined;
   /** Web-form lead ingest and speed to lead. */
@@ -370,7 +365,6 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
       : undefined,
     redis,
     adminToken: e.ADMIN_TOKEN,
-    dashboardPassword: e.DASHBOARD_PASSWORD,
     dashboardPassword: e.DASHBOARD_PASSWORD,
     leads: {
       sites: e.LEAD_SITES ?? {},
