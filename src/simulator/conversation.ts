@@ -118,7 +118,7 @@ export async function runConversation(
     await hooks.beforeTurn?.(turn, index);
     rec.startedAtMs = Date.now();
     if (turn.silenceMs !== undefined) {
-      peer.note({ kind: "caller_silence", atMs: Date.now(), ms: turn.silenceMs });
+      peer.note({ kind: "caller_silence", atMs: Date.now(), durationMs: turn.silenceMs });
       await sleep(turn.silenceMs);
     }
     const spoken = turn.fixture !== undefined || (turn.say !== undefined && options.synthesizeSpeech);
@@ -156,7 +156,8 @@ export async function runConversation(
       await hooks.amd(turn.amd);
     }
     if (turn.hangup === true) peer.hangup();
-    lastTurnEndAt = Date.now();
+    // The agent may answer while trailing silence is still streaming: its reply counts from the speech end.
+    lastTurnEndAt = rec.speechEndAtMs ?? Date.now();
   }
   if (!peer.closed) await peer.waitFor(() => peer.closed !== null, options.endWaitMs);
   fillLatencies(peer, records);

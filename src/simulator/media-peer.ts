@@ -30,7 +30,7 @@ export type LineEvent =
   | { kind: "agent_audio"; atMs: number; utteranceId: string }
   | { kind: "clear"; atMs: number; cutMarks: number }
   | { kind: "caller_speech"; atMs: number; endAtMs: number; text: string }
-  | { kind: "caller_silence"; atMs: number; ms: number }
+  | { kind: "caller_silence"; atMs: number; durationMs: number }
   | { kind: "dtmf"; atMs: number; digit: string }
   | { kind: "amd"; atMs: number; answeredBy: string }
   | { kind: "hangup"; atMs: number }
@@ -150,6 +150,7 @@ export class MediaPeer {
     } catch {
       // already closed
     }
+    this.onClose(1000, "caller hung up");
   }
 
   /** Record a line event the conversation runner observed (speech sent, silence, AMD). */

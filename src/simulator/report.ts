@@ -101,7 +101,7 @@ function describe(e: LineEvent & { ms: number }, agent: Map<string, AgentLine>):
     case "caller_speech":
       return `CALLER "${e.text}" (${e.endAtMs - e.atMs} ms)`;
     case "caller_silence":
-      return `CALLER (silent ${e.ms} ms)`;
+      return `CALLER (silent ${e.durationMs} ms)`;
     case "dtmf":
       return `CALLER keyed ${e.digit}`;
     case "clear":

@@ -119,9 +119,9 @@ export const ExpectationSchema = z.object({
   events: z.array(z.string()).default([]).describe("Audit event types that must be present."),
   absentEvents: z.array(z.string()).default([]),
   slack: z
-    .union([z.boolean(), z.object({ contains: z.array(z.string()).min(1) })])
+    .object({ contains: z.array(z.string()).min(1).optional(), absent: z.array(z.string()).min(1).optional() })
     .optional()
-    .describe("A Slack message for this call (matched by the strings it must contain), or none."),
+    .describe("Some Slack message contains all of `contains`; no message contains all of `absent`."),
   agentAudio: z.boolean().default(true).describe("The caller heard agent audio."),
   clears: z.object({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() }).optional(),
   spokenContains: z
