@@ -33,7 +33,12 @@ async function callsTo(numbers: string[]): Promise<EmulatedCall[]> {
   return state.calls.filter((c) => numbers.includes(c.to));
 }
 
-async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -111,7 +116,10 @@ describe("a campaign end to end", () => {
 
     const allowed = [phone(), phone(), phone()];
     const blocked = phone();
-    await durableObjectEdgePorts(env.EDGE_STATE as unknown as EdgeStateNamespace).suppressions.add(blocked, "test");
+    await durableObjectEdgePorts(env.EDGE_STATE as unknown as EdgeStateNamespace).suppressions.add(
+      blocked,
+      "test",
+    );
     const leads = [...allowed.slice(0, 1), blocked, ...allowed.slice(1)].map((p, i) => ({
       phone: p,
       first_name: `Jo${i}`,
@@ -127,11 +135,19 @@ describe("a campaign end to end", () => {
     expect(await added.json()).toMatchObject({ added: 4, duplicates: 0, postgres: "written" });
     expect((await progress(id)).dialed).toBe(0);
 
-    const started = await callApp(`/api/campaigns/${id}/start`, { method: "POST", headers: auth }, bindings());
+    const started = await callApp(
+      `/api/campaigns/${id}/start`,
+      { method: "POST", headers: auth },
+      bindings(),
+    );
     expect(started.status).toBe(200);
 
     // Two lines: two calls, and the suppressed number is skipped, never dialled.
-    const firstTwo = await until("two calls", () => callsTo([...allowed, blocked]), (c) => c.length >= 2);
+    const firstTwo = await until(
+      "two calls",
+      () => callsTo([...allowed, blocked]),
+      (c) => c.length >= 2,
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(await callsTo([...allowed, blocked])).toHaveLength(2);
     expect((await progress(id)).suppressed).toBe(1);
@@ -147,29 +163,51 @@ describe("a campaign end to end", () => {
 
     // AMD says voicemail on the first call; then its completed status frees a line for the third lead.
     const amdUrl = String(form.AsyncAmdStatusCallback);
-    expect((await twilioPost(amdUrl, { CallSid: first.sid, AnsweredBy: "machine_end_beep" })).status).toBe(204);
+    expect((await twilioPost(amdUrl, { CallSid: first.sid, AnsweredBy: "machine_end_beep" })).status).toBe(
+      204,
+    );
     const statusUrl = String(form.StatusCallback);
-    expect((await twilioPost(statusUrl, { CallSid: first.sid, CallStatus: "completed", CallDuration: "31" })).status).toBe(204);
-    const all = await until("third call", () => callsTo([...allowed, blocked]), (c) => c.length >= 3);
+    expect(
+      (await twilioPost(statusUrl, { CallSid: first.sid, CallStatus: "completed", CallDuration: "31" }))
+        .status,
+    ).toBe(204);
+    const all = await until(
+      "third call",
+      () => callsTo([...allowed, blocked]),
+      (c) => c.length >= 3,
+    );
     expect(all.map((c) => c.to).sort()).toEqual([...allowed].sort());
 
     for (const [i, call] of all.slice(1).entries()) {
       const status = i === 0 ? "completed" : "no-answer";
       expect((await twilioPost(statusUrl, { CallSid: call.sid, CallStatus: status })).status).toBe(204);
     }
-    const done = await until("attempts closed", () => progress(id), (p) => p.inFlight === 0 && p.pending === 0);
-    expect(done).toMatchObject({ leads: 4, dialed: 3, voicemail: 1, answered: 1, unreachable: 1, suppressed: 1 });
+    const done = await until(
+      "attempts closed",
+      () => progress(id),
+      (p) => p.inFlight === 0 && p.pending === 0,
+    );
+    expect(done).toMatchObject({
+      leads: 4,
+      dialed: 3,
+      voicemail: 1,
+      answered: 1,
+      unreachable: 1,
+      suppressed: 1,
+    });
 
     // The audit trail reaches Postgres: each attempt with its caller ID and consent.
     const attempts = await until(
       "attempt events in Postgres",
-      () => sql<{ payload: { phone: string; callerId: string; consent: { given: boolean } } }>(
-        "SELECT payload FROM call_events WHERE call_sid = $1 AND type = 'campaign.attempt'",
-        [`campaign:${id}`],
-      ),
+      () =>
+        sql<{ payload: { phone: string; callerId: string; consent: { given: boolean } } }>(
+          "SELECT payload FROM call_events WHERE call_sid = $1 AND type = 'campaign.attempt'",
+          [`campaign:${id}`],
+        ),
       (rows) => rows.length === 3,
     );
-    for (const row of attempts) expect(row.payload).toMatchObject({ callerId: "+442071234567", consent: { given: true } });
+    for (const row of attempts)
+      expect(row.payload).toMatchObject({ callerId: "+442071234567", consent: { given: true } });
     expect(attempts.map((r) => r.payload.phone)).not.toContain(blocked);
     const rows = await sql<{ status: string }>("SELECT status FROM campaigns WHERE id = $1", [id]);
     expect(rows[0]?.status).toBe("running");
