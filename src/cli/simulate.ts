@@ -7,7 +7,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { LOCAL_CREDENTIALS } from "../config/config";
-import { simulateCall, type SimulationTarget } from "../simulator/node-call";
+import { type SimulationTarget, simulateCall } from "../simulator/node-call";
 import { formatReport } from "../simulator/report";
 import { parseCallScript } from "../simulator/script";
 
@@ -57,7 +57,8 @@ async function main(): Promise<number> {
   const explicit = values.emulators ? await readStack(resolve(values.emulators)) : null;
   if (values.emulators && !explicit) throw new Error(`--emulators: ${values.emulators} not found`);
   const baseUrl = values.url ?? devStack?.workerUrl ?? "http://127.0.0.1:8787";
-  const sameAsDev = devStack?.workerUrl !== undefined && new URL(devStack.workerUrl).host === new URL(baseUrl).host;
+  const sameAsDev =
+    devStack?.workerUrl !== undefined && new URL(devStack.workerUrl).host === new URL(baseUrl).host;
   const stack = explicit ?? (sameAsDev ? devStack : null);
   const deepgram = stack?.emulators?.deepgram ?? null;
   if (!deepgram && !process.env.TWILIO_AUTH_TOKEN) {

@@ -67,6 +67,7 @@ export function buildTurnAudio(spec: TurnAudioSpec): { audio: Uint8Array; speech
 /** Split µ-law bytes into 160-byte frames (the caller of this guarantees whole frames). */
 export function frames(audio: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (let o = 0; o + FRAME_BYTES <= audio.length; o += FRAME_BYTES) out.push(audio.subarray(o, o + FRAME_BYTES));
+  for (let o = 0; o + FRAME_BYTES <= audio.length; o += FRAME_BYTES)
+    out.push(audio.subarray(o, o + FRAME_BYTES));
   return out;
 }

@@ -164,12 +164,13 @@ export async function runConversation(
   return records;
 }
 
-/** Latency of each turn: first agent audio after the caller's last frame (before the next turn). */
+/** Latency of each turn: first new agent line after the caller's last frame (before the caller speaks again). */
 export function fillLatencies(peer: MediaPeer, records: TurnRecord[]): void {
   for (const [i, rec] of records.entries()) {
     const end = rec.speechEndAtMs;
     if (end === null) continue;
-    const nextStart = records[i + 1]?.startedAtMs ?? Number.POSITIVE_INFINITY;
+    const next = records[i + 1];
+    const nextStart = next?.speechStartAtMs ?? next?.speechEndAtMs ?? Number.POSITIVE_INFINITY;
     // A line already under way when the caller stopped is not the reply.
     const earlier = new Set(peer.chunks.filter((c) => c.firstMediaAtMs < end).map((c) => c.utteranceId));
     const reply = peer.chunks.find(

@@ -168,7 +168,9 @@ export class MediaPeer {
     }
     const now = this.now();
     if (msg.event === "media" && typeof msg.media?.payload === "string") {
-      const bytes = Math.floor((msg.media.payload.length * 3) / 4);
+      const b64 = msg.media.payload;
+      const padding = b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0;
+      const bytes = Math.floor((b64.length * 3) / 4) - padding;
       if (this.pendingFirstAtMs === null) this.pendingFirstAtMs = now;
       this.pendingBytes += bytes;
       this.lastAgentMediaAtMs = now;

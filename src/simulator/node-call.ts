@@ -98,7 +98,9 @@ export async function simulateCall(options: SimulationOptions): Promise<Simulati
   if (!local) {
     const missing = script.turns.findIndex((t) => t.say !== undefined && t.fixture === undefined);
     if (missing >= 0) {
-      throw new Error(`turn ${missing + 1} has no fixture: a deployed app needs recorded speech for every spoken turn`);
+      throw new Error(
+        `turn ${missing + 1} has no fixture: a deployed app needs recorded speech for every spoken turn`,
+      );
     }
   }
   if (target.deepgramEmulatorUrl !== null) {

@@ -102,7 +102,11 @@ export const CallScriptSchema = z.object({
 });
 
 /** `{ present: true }` (any value) or an exact value; `null` = must be absent. */
-export const CaptureExpectationSchema = z.union([z.string(), z.null(), z.object({ present: z.literal(true) })]);
+export const CaptureExpectationSchema = z.union([
+  z.string(),
+  z.null(),
+  z.object({ present: z.literal(true) }),
+]);
 
 /** What a replay case asserts about the finished call. */
 export const ExpectationSchema = z.object({
@@ -119,11 +123,16 @@ export const ExpectationSchema = z.object({
   events: z.array(z.string()).default([]).describe("Audit event types that must be present."),
   absentEvents: z.array(z.string()).default([]),
   slack: z
-    .object({ contains: z.array(z.string()).min(1).optional(), absent: z.array(z.string()).min(1).optional() })
+    .object({
+      contains: z.array(z.string()).min(1).optional(),
+      absent: z.array(z.string()).min(1).optional(),
+    })
     .optional()
     .describe("Some Slack message contains all of `contains`; no message contains all of `absent`."),
   agentAudio: z.boolean().default(true).describe("The caller heard agent audio."),
-  clears: z.object({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() }).optional(),
+  clears: z
+    .object({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() })
+    .optional(),
   spokenContains: z
     .array(z.string())
     .default([])

@@ -28,7 +28,9 @@ function unescapeXml(s: string): string {
 }
 
 function attr(tag: string, name: string): string | undefined {
-  const m = new RegExp(`\\s${name}\\s*=\\s*"([^"]*)"`).exec(tag) ?? new RegExp(`\\s${name}\\s*=\\s*'([^']*)'`).exec(tag);
+  const m =
+    new RegExp(`\\s${name}\\s*=\\s*"([^"]*)"`).exec(tag) ??
+    new RegExp(`\\s${name}\\s*=\\s*'([^']*)'`).exec(tag);
   return m?.[1] === undefined ? undefined : unescapeXml(m[1]);
 }
 
@@ -46,13 +48,17 @@ export function parseStreamTwiml(twiml: string): StreamInstruction {
     const name = attr(m[0], "name");
     if (name !== undefined) parameters[name] = attr(m[0], "value") ?? "";
   }
-  const redirect = /<Redirect\b[^>]*>([\s\S]*?)<\/Redirect>/.exec(twiml.slice(connect.index + connect[0].length));
+  const redirect = /<Redirect\b[^>]*>([\s\S]*?)<\/Redirect>/.exec(
+    twiml.slice(connect.index + connect[0].length),
+  );
   return { url, parameters, redirectUrl: redirect?.[1] ? unescapeXml(redirect[1].trim()) : null };
 }
 
 /** A random CallSid (`CA` + 32 hex). */
 export function randomCallSid(): string {
-  const hex = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const hex = [...crypto.getRandomValues(new Uint8Array(16))]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
   return `CA${hex}`;
 }
 
@@ -86,7 +92,9 @@ export interface VoiceWebhookRequest {
 }
 
 /** The answer URL Twilio is given: `/twilio/voice?flow=…&var_name=…`. */
-export function voiceWebhookUrl(req: Pick<VoiceWebhookRequest, "baseUrl" | "flow" | "vars" | "campaign">): string {
+export function voiceWebhookUrl(
+  req: Pick<VoiceWebhookRequest, "baseUrl" | "flow" | "vars" | "campaign">,
+): string {
   const url = new URL("/twilio/voice", req.baseUrl);
   url.searchParams.set("flow", req.flow);
   for (const [k, v] of Object.entries(req.vars)) url.searchParams.set(`var_${k}`, v);

@@ -30,13 +30,17 @@ function define(entry: { file: string; c: ReplayCase }, sequential: boolean): vo
     it.skip(`${title} — known issue: ${c.knownIssue}`, () => undefined);
     return;
   }
-  (sequential ? it.sequential : it)(title, async () => {
-    const run = await runCase(c, renv);
-    await checkCase(c, run, renv).catch(async (err: unknown) => {
-      const detail = await diagnose(renv, run.callSid, run.peer, c.flow);
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${detail}`);
-    });
-  }, 45_000);
+  (sequential ? it.sequential : it)(
+    title,
+    async () => {
+      const run = await runCase(c, renv);
+      await checkCase(c, run, renv).catch(async (err: unknown) => {
+        const detail = await diagnose(renv, run.callSid, run.peer, c.flow);
+        throw new Error(`${err instanceof Error ? err.message : String(err)}\n${detail}`);
+      });
+    },
+    45_000,
+  );
 }
 
 it("has at least 25 replay cases, each with a unique name", () => {

@@ -14,8 +14,19 @@ import { speechTimeZone } from "../../src/flow/transitions";
 import { runConversation, type TurnRecord } from "../../src/simulator/conversation";
 import { MediaPeer } from "../../src/simulator/media-peer";
 import { buildReport, formatReport } from "../../src/simulator/report";
-import { caseVariant, type Expectation, type ReplayCase, scriptedUtterances } from "../../src/simulator/script";
-import { answerCall, type FetchLike, postAmd, randomCallSid, streamSignature } from "../../src/simulator/twilio-call";
+import {
+  caseVariant,
+  type Expectation,
+  type ReplayCase,
+  scriptedUtterances,
+} from "../../src/simulator/script";
+import {
+  answerCall,
+  type FetchLike,
+  postAmd,
+  randomCallSid,
+  streamSignature,
+} from "../../src/simulator/twilio-call";
 import { auditTrail } from "../support/audit";
 import { fixture } from "../support/twilio-media-client";
 
@@ -101,10 +112,15 @@ async function waitForEnd(callSid: string, timeoutMs: number): Promise<boolean> 
 }
 
 /** The caller's transcript and the STT emulator's results for this call, for failure messages. */
-export async function diagnose(renv: ReplayEnv, callSid: string, peer: MediaPeer, flow: string): Promise<string> {
-  const dg = await getJson<{ connections: { query: Record<string, string>; sent: unknown[]; closeCode?: number }[] }>(
-    `${renv.urls.deepgram}/__emulator/requests`,
-  );
+export async function diagnose(
+  renv: ReplayEnv,
+  callSid: string,
+  peer: MediaPeer,
+  flow: string,
+): Promise<string> {
+  const dg = await getJson<{
+    connections: { query: Record<string, string>; sent: unknown[]; closeCode?: number }[];
+  }>(`${renv.urls.deepgram}/__emulator/requests`);
   const stt = dg.connections
     .filter((k) => k.query.tag === callSid)
     .map((k) => {
@@ -194,7 +210,8 @@ export async function runCase(c: ReplayCase, renv: ReplayEnv): Promise<CaseRun> 
             answeredBy,
           ),
         beforeTurn: async (turn) => {
-          if (turn.decision && turn.bargeInAfterMs === undefined) await waitForState(callSid, turn.decision.state);
+          if (turn.decision && turn.bargeInAfterMs === undefined)
+            await waitForState(callSid, turn.decision.state);
         },
       },
       {
@@ -204,7 +221,9 @@ export async function runCase(c: ReplayCase, renv: ReplayEnv): Promise<CaseRun> 
         synthesizeSpeech: true,
       },
     ).catch(async (err: unknown) => {
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${await diagnose(renv, callSid, peer, c.flow)}`);
+      throw new Error(
+        `${err instanceof Error ? err.message : String(err)}\n${await diagnose(renv, callSid, peer, c.flow)}`,
+      );
     });
     if (expectation.ended) await waitForEnd(callSid, 12_000);
     peer.dispose();
@@ -264,14 +283,17 @@ export async function checkCase(c: ReplayCase, run: CaseRun, renv: ReplayEnv): P
   for (const t of x.events) expect(types, `${where}: events`).toContain(t);
   for (const t of x.absentEvents) expect(types, `${where}: events`).not.toContain(t);
   if (x.slack) {
-    const { messages } = await getJson<{ messages: { text: string }[] }>(`${renv.urls.slack}/__emulator/state`);
+    const { messages } = await getJson<{ messages: { text: string }[] }>(
+      `${renv.urls.slack}/__emulator/state`,
+    );
     const matches = (needles: string[]) =>
       messages.some((m) => needles.every((n) => m.text.includes(spokenPlaceholder(n, c.flow, snap.vars))));
     if (x.slack.contains) expect(matches(x.slack.contains), `${where}: slack ${x.slack.contains}`).toBe(true);
     if (x.slack.absent) expect(matches(x.slack.absent), `${where}: no slack ${x.slack.absent}`).toBe(false);
   }
   expect(peer.agentBytes > 0, `${where}: agent audio`).toBe(x.agentAudio);
-  if (x.clears?.min !== undefined) expect(peer.clears, `${where}: clears`).toBeGreaterThanOrEqual(x.clears.min);
+  if (x.clears?.min !== undefined)
+    expect(peer.clears, `${where}: clears`).toBeGreaterThanOrEqual(x.clears.min);
   if (x.clears?.max !== undefined) expect(peer.clears, `${where}: clears`).toBeLessThanOrEqual(x.clears.max);
   if (x.spokenContains.length > 0) {
     const { requests } = await getJson<{ requests: { messages: unknown[] }[] }>(
