@@ -34,8 +34,6 @@ import { flushOutbox } from "../src/store/outbox-flush";
 import { createUpstashClient, UpstashCallStateMirror } from "../src/store/upstash-state";
 import { verifyStreamToken } from "../src/telephony/stream-token";
 
-type AnsweredBy = "human" | "machine" | "unknown";
-
 /** What the media socket carries across hibernation. */
 interface SocketAttachment {
   pathCallSid: string;
@@ -77,7 +75,7 @@ export class CallSession extends DurableObject<Env> {
   private socket: WebSocket | null = null;
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private alarmArmed = false;
-  private pendingAmd: AnsweredBy | null = null;
+  private pendingAmd: string | null = null;
   private waking: Promise<CallEngine | null> | null = null;
   private readonly mirror: CallStateMirror;
   private mirrorChain: Promise<void> = Promise.resolve();
@@ -441,11 +439,10 @@ export class CallSession extends DurableObject<Env> {
 
   /** Asynchronous AMD result for this call. */
   async amdResult(callSid: string, answeredBy: string): Promise<void> {
-    const result: AnsweredBy =
-      answeredBy === "human" ? "human" : answeredBy === "unknown" ? "unknown" : "machine";
-    this.persist(null, [{ callSid, atMs: Date.now(), type: EVENT_TYPES.amdResult, payload: { answeredBy } }]);
-    if (this.engine) this.engine.onAmd(result);
-    else this.pendingAmd = result;
+    // Twilio's raw answer; the flow records what it did with it (`amd.result`).
+    this.persist(null, [{ callSid, atMs: Date.now(), type: "amd.callback", payload: { answeredBy } }]);
+    if (this.engine) this.engine.onAmd(answeredBy);
+    else this.pendingAmd = answeredBy;
   }
 
   /** The live call state as mirrored (Redis, or this object's storage when Upstash is not configured). */

@@ -18,6 +18,7 @@ import type { CallIO, CallMeta, CallProgress, CallRecord } from "./ports";
 import { Speaker } from "./speaker";
 import { Speculator } from "./speculator";
 import { TurnClock } from "./turn-clock";
+import { amdMeaning, BEEP_WAIT_MS, type GateEvent, VoicemailDetector } from "./voicemail";
 
 export interface EngineOptions {
   flow: Flow;
@@ -59,6 +60,9 @@ export class CallEngine {
   private shutDown = false;
   private heldDtmf: string | null = null;
   private sttReconnects = 0;
+  private readonly voicemail = new VoicemailDetector();
+  private beepHeard = false;
+  private releaseBeepGate: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
   /** Resolves when the call's flow has ended and its last line was played. */
   readonly finished: Promise<string>;
@@ -186,7 +190,8 @@ export class CallEngine {
 
   /** Inbound `media` frame: a malformed payload is dropped, the call goes on. */
   onMedia(payload: string, timestampMs: number): void {
-    if (this.ended) return;
+    // Audio still matters after the flow ended: a voicemail message waits for the beep before hanging up.
+    if (this.shutDown) return;
     let bytes: Uint8Array;
     try {
       bytes = base64ToBytes(payload);
@@ -194,6 +199,7 @@ export class CallEngine {
       this.io.log.warn("media payload dropped", { reason: "bad base64" });
       return;
     }
+    for (const tone of this.voicemail.push(bytes, timestampMs)) this.onTone(tone);
     const events = this.listener.pushFrame(bytes, timestampMs);
     for (const e of events) if (e.type === "speech_start") this.io.timers.clear("no_speech");
   }
@@ -225,8 +231,60 @@ export class CallEngine {
     });
   }
 
-  onAmd(result: "human" | "machine" | "unknown"): void {
-    this.enqueue(() => this.apply({ type: "amd", result }));
+  /**
+   * Twilio's asynchronous AMD result. A machine stops any pitch at once; the voicemail message then
+   * waits for the beep (already passed for `machine_end_*`, else heard locally, else a bounded wait).
+   */
+  onAmd(answeredBy: string): void {
+    const { result, beepPassed } = amdMeaning(answeredBy);
+    this.enqueue(async () => {
+      if (result === "human") this.voicemail.stop();
+      if (result === "machine") this.machineAnswered(beepPassed);
+      await this.apply({ type: "amd", result });
+    });
+  }
+
+  private machineAnswered(beepPassed: boolean): void {
+    if (this.tracker.isPlaying()) this.bargeIn(0);
+    if (beepPassed || this.beepHeard) return;
+    let release: () => void = () => undefined;
+    this.speaker.holdUntil(
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    this.releaseBeepGate = () => {
+      this.releaseBeepGate = null;
+      this.io.timers.clear("beep_wait");
+      release();
+    };
+    this.io.timers.set("beep_wait", BEEP_WAIT_MS, () => this.releaseBeepGate?.());
+  }
+
+  private onTone(e: GateEvent): void {
+    const { io, opts } = this;
+    io.log.info(e.type === "beep" ? "voicemail beep heard" : "carrier ringback heard", { atMs: e.atMs });
+    this.persistEvents([
+      {
+        callSid: opts.meta.callSid,
+        atMs: io.nowMs(),
+        type: e.type === "beep" ? "voicemail.beep" : "audio.ringback",
+        payload: { ...e },
+      },
+    ]);
+    if (e.type !== "beep") return; // ringback is never a person and never a beep
+    this.beepHeard = true;
+    if (this.releaseBeepGate) {
+      this.releaseBeepGate();
+      return;
+    }
+    // A beep during the greeting with no AMD answer yet: this is a voicemail box, not a person.
+    if (this.snapshot.state === opts.flow.initial && this.snapshot.status !== "ended") {
+      this.enqueue(async () => {
+        this.machineAnswered(true);
+        await this.apply({ type: "amd", result: "machine" });
+      });
+    }
   }
 
   /** The caller hung up or the stream stopped. */

@@ -47,6 +47,12 @@ export class Speaker {
   private chain: Promise<unknown> = Promise.resolve();
   private generation = 0;
   private current: { contextId: string; session: TtsSession } | null = null;
+  private gate: Promise<void> = Promise.resolve();
+
+  /** Hold every line not yet started until `until` resolves (a voicemail message waits for the beep). */
+  holdUntil(until: Promise<void>): void {
+    this.gate = until;
+  }
 
   constructor(private readonly deps: SpeakerDeps) {}
 
@@ -84,6 +90,7 @@ export class Speaker {
 
   private async play(u: Utterance, generation: number): Promise<SpeakOutcome> {
     const timing: SpeakTiming = { source: "cache", firstByteAtMs: null, firstFrameSentAtMs: null };
+    await this.gate;
     if (generation !== this.generation) return { status: "cancelled", timing };
     const { deps } = this;
     deps.tracker.setText(u.id, u.text);
@@ -163,6 +170,7 @@ export class Speaker {
     generation: number,
   ): Promise<SpeakOutcome> {
     const timing: SpeakTiming = { source: "tts", firstByteAtMs: null, firstFrameSentAtMs: null };
+    await this.gate;
     if (generation !== this.generation) return { status: "cancelled", timing };
     const { deps } = this;
     const chunker = createOutboundChunker({ utteranceId: id });

@@ -1,6 +1,7 @@
 import { env, evictDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import type { CallSession } from "../../durable-objects/call-session";
+import { pcmToMulawFrames, silence, tone } from "../../src/audio";
 import { auditTrail, query } from "../support/audit";
 import { fixture, newCallSid, ORIGIN, signedPost, TwilioMediaClient } from "../support/twilio-media-client";
 
@@ -246,6 +247,33 @@ describe("a call over the media WebSocket", () => {
     expect(rows.length).toBeGreaterThan(0);
     const dnc = env.EDGE_STATE.get(env.EDGE_STATE.idFromName("suppressions"));
     expect(await dnc.isSuppressed(callee)).toBe(true);
+    client.close();
+  });
+
+  it("stops the pitch on an answering machine and leaves the voicemail message only after the beep", async () => {
+    const callSid = newCallSid();
+    const client = await TwilioMediaClient.call({ callSid, query: "?var_first_name=Jo", playbackSpeed: 1 });
+    await client.waitFor(() => client.marksSent >= 2, 5_000, "greeting audio");
+    const amd = await signedPost("/twilio/amd", { CallSid: callSid, AnsweredBy: "machine_start" });
+    expect(amd.status).toBe(204);
+    await client.waitFor(() => client.clears > 0, 5_000, "greeting cleared");
+    await expectState(callSid, "leave_voicemail");
+    // The mailbox greeting plays (caller side); the agent stays silent until the beep.
+    const silentFrom = client.agentBytes;
+    await client.silence(600, 1);
+    expect(client.agentBytes).toBe(silentFrom);
+    const beep = pcmToMulawFrames(new Int16Array([...tone(1_000, 500), ...silence(200)]));
+    for (const frame of beep) client.sendFrame(frame);
+    await client.waitFor(
+      () => client.agentBytes > silentFrom + 8_000,
+      8_000,
+      "voicemail message after the beep",
+    );
+    await eventually(async () => {
+      const types = (await auditTrail(callSid)).map((e) => e.type);
+      expect(types).toContain("voicemail.beep");
+      expect(types).toContain("amd.callback");
+    }, 10_000);
     client.close();
   });
 
