@@ -24,7 +24,7 @@ button{background:var(--accent);color:#fff;border-color:var(--accent);cursor:poi
 .transcript{list-style:none;padding:0;margin:0}.transcript li{padding:6px 8px;margin:4px 0;border-radius:6px;max-width:52rem}
 .transcript .agent{background:#e8f0fb}.transcript .caller{background:#eef7ee;margin-left:auto}.transcript .meta{background:none;color:var(--muted);font-size:.85rem}
 .transcript .cut .text{text-decoration:line-through;text-decoration-thickness:1px}.who{font-weight:700;margin-right:6px}.t{color:var(--muted);font-size:.8rem;margin-right:6px}
-.chart{width:100%;height:auto;max-height:480px;background:#fff}.chart.flow{min-width:640px}.flow-wrap{overflow-x:auto}
+.chart{width:100%;height:auto;max-height:480px;background:#fff}.chart.flow{min-width:640px}.chart.waterfall{max-width:680px}.chart.histogram{max-width:480px}.flow-wrap{overflow-x:auto}
 .legend{display:flex;gap:12px;list-style:none;padding:0;margin:6px 0}.swatch{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:8px}.stat{background:#f1f4f8;border-radius:6px;padding:8px}.stat b{display:block;font-size:1.25rem}
 .evidence{margin:.2rem 0 .6rem 1.2rem;padding:0;font-size:.9rem}

@@ -113,9 +113,10 @@ function classifyOutcome(facts: Omit<CallFacts, "outcome" | "p50Ms" | "p95Ms">):
       (e.type === "action.result" && e.payload.action === CREATE_BOOKING) ||
       (e.type === "flow.action_result" && e.payload.name === CREATE_BOOKING),
   );
-  if (facts.optOutRequests.length > 0 || facts.suppressions.length > 0) {
-    const e = facts.suppressions[0] ?? facts.optOutRequests[0];
-    if (e) evidence.push(evidenceOf(e, "caller opted out"));
+  // An opt-out counts as the outcome only once the suppression was written (an ignored one is no outcome).
+  const suppression = facts.suppressions[0];
+  if (suppression) {
+    evidence.push(evidenceOf(suppression, "caller opted out; suppression written"));
     return { outcome: "opt_out", evidence, bookingConfirmed: null };
   }
   const machine = facts.amdResults.find(
