@@ -105,12 +105,15 @@ async function main(): Promise<void> {
   }
 
   const adminToken = userVars.ADMIN_TOKEN ?? randomBytes(18).toString("base64url");
+  // The dashboard is closed without a password: generate one per run unless .dev.vars sets it.
+  const dashboardPassword = userVars.DASHBOARD_PASSWORD ?? randomBytes(18).toString("base64url");
   const vars: Record<string, string> = {
     ...Object.fromEntries(Object.entries(stack.env).filter(([k]) => !keep.has(k))),
     ...(databaseUrl && !keep.has("DATABASE_URL") ? { DATABASE_URL: databaseUrl } : {}),
     ...(wsProxy && !keep.has("NEON_WS_PROXY") ? { NEON_WS_PROXY: wsProxy } : {}),
     PUBLIC_BASE_URL: `http://${HOST}:${PORT}`,
     ADMIN_TOKEN: adminToken,
+    DASHBOARD_PASSWORD: dashboardPassword,
   };
   const args = [
     "dev",
@@ -185,6 +188,7 @@ async function main(): Promise<void> {
       ),
       row("Twilio voice webhook", `http://${HOST}:${PORT}/twilio/voice`),
       row("admin token (tts:cache)", adminToken),
+      row("dashboard", `http://${HOST}:${PORT}/dashboard (password: ${dashboardPassword})`),
       ...lines,
       "",
       "Ctrl-C stops everything.",
