@@ -102,7 +102,7 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
         );
         await insertEventBatch(session, batch.flat());
         const scored = batch.map((events) => scoreEvents(events[0]?.callSid ?? "", events));
-        await upsertScorecards(session, scored, BASE_MS);
+        await upsertScorecards(session, scored, Date.now());
       }
     } finally {
       await release();

@@ -55,10 +55,11 @@ export const CampaignsPage: FC<{ rollups: CampaignRollup[]; days: number; unscor
     {rollups.length === 0 ? <p>No calls yet.</p> : null}
     {rollups.map((r) => {
       const name = r.campaignId ?? "(no campaign)";
+      const headingId = `c-${(r.campaignId ?? "none").replace(/[^A-Za-z0-9_-]/g, "_")}`;
       const q = r.campaignId === null ? "" : `?campaign=${encodeURIComponent(r.campaignId)}`;
       return (
-        <section class="card" aria-labelledby={`c-${name}`}>
-          <h2 id={`c-${name}`}>
+        <section class="card" aria-labelledby={headingId}>
+          <h2 id={headingId}>
             <a href={`/dashboard/calls${q}`}>{name}</a>
           </h2>
           <div class="grid">

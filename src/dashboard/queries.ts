@@ -65,6 +65,7 @@ interface RawCallRow {
   duration_ms: number | null;
   outcome: string | null;
   score: number | null;
+  stale?: boolean | null;
 }
 
 function toCallRow(r: RawCallRow): CallRow {
@@ -112,14 +113,16 @@ export async function listCalls(
     );
   const sql = `SELECT c.call_sid, c.campaign_id, c.flow_id, c.direction,
   (extract(epoch FROM c.started_at) * 1000)::float8 AS started_ms, c.duration_ms,
-  COALESCE(s.outcome, c.outcome) AS outcome, s.score
+  COALESCE(s.outcome, c.outcome) AS outcome, s.score, s.computed_at < c.updated_at AS stale
 FROM calls c LEFT JOIN call_scorecards s ON s.call_sid = c.call_sid
 WHERE ${where.join(" AND ")}
 ORDER BY c.started_at DESC, c.call_sid DESC
 LIMIT ${p(pageSize + 1)}`;
   const { rows } = await session.query<RawCallRow>(sql, params);
-  const page = rows.slice(0, pageSize).map(toCallRow);
-  const missing = page.filter((r) => r.score === null).map((r) => r.callSid);
+  const pageRows = rows.slice(0, pageSize);
+  const page = pageRows.map(toCallRow);
+  // Unscored calls, and calls whose projection moved on since they were scored (they were in progress).
+  const missing = pageRows.filter((r) => r.score === null || r.stale === true).map((r) => r.call_sid);
   if (missing.length > 0) {
     const scored = new Map(
       (await scoreAndStoreMany(session, missing, config, nowMs)).map((s) => [s.callSid, s]),
@@ -162,7 +165,7 @@ export async function campaignSummaries(
   const since = "to_timestamp($1::float8 / 1000)";
   const missing = await session.query<{ call_sid: string }>(
     `SELECT c.call_sid FROM calls c LEFT JOIN call_scorecards s ON s.call_sid = c.call_sid
-WHERE s.call_sid IS NULL AND c.started_at >= ${since} ORDER BY c.started_at DESC LIMIT ${LAZY_SCORE_LIMIT + 1}`,
+WHERE (s.call_sid IS NULL OR s.computed_at < c.updated_at) AND c.started_at >= ${since} ORDER BY c.started_at DESC LIMIT ${LAZY_SCORE_LIMIT + 1}`,
     [sinceMs],
   );
   const sids = missing.rows.map((r) => r.call_sid);

@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import app from "../../src/index";
+import { insertEventBatch } from "../../src/store/event-store";
 import { neonConnect } from "../../src/store/neon";
 import type { SqlSession } from "../../src/store/sql-client";
+import { bookedCall } from "../qa/call-builder";
 import { query } from "../support/audit";
 import { seedMany, seedPair, tinyWav, uniqueId } from "./seed";
 
@@ -107,6 +109,18 @@ describe("dashboard pages", () => {
     const campaigns = await (await get("/dashboard?days=366")).text();
     expect(campaigns).toContain(campaign);
     expect(campaigns).toContain("booking rate");
+  });
+
+  it("rescores a call scored while it was in progress once more of its events arrive", async () => {
+    const live = uniqueId("live");
+    const sid = uniqueId("CA");
+    const events = bookedCall(sid, undefined, live).events;
+    const half = events.findIndex((e) => e.type === "action.result");
+    await withSession((s) => insertEventBatch(s, events.slice(0, half)));
+    expect(await (await get(`/dashboard/calls?campaign=${live}`)).text()).toContain("booking_failed");
+    await withSession((s) => insertEventBatch(s, events.slice(half)));
+    const after = await (await get(`/dashboard/calls?campaign=${live}`)).text();
+    expect(after).toContain("<td>booked</td>");
   });
 
   it("filters by outcome and score", async () => {
