@@ -209,7 +209,8 @@ export class CallSession extends DurableObject<Env> {
     }
     const stored = this.loadRecord();
     const resume = stored && stored.callSid === callSid ? stored : null;
-    if (resume?.snapshot.status === "ended") {
+    const reopenForCallback = params.resume === "callback";
+    if (resume?.snapshot.status === "ended" && !reopenForCallback) {
       ws.close(1000, "call already ended");
       return;
     }
@@ -231,11 +232,17 @@ export class CallSession extends DurableObject<Env> {
       ...(ws.deserializeAttachment() as SocketAttachment),
       verified: true,
     } satisfies SocketAttachment);
-    await this.run(ws, meta, resume, vars);
+    await this.run(ws, meta, resume, vars, reopenForCallback);
   }
 
   /** Build the engine for this socket and start (or resume) the call. */
-  private async run(ws: WebSocket, meta: CallMeta, resume: CallRecord | null, vars: Record<string, string>) {
+  private async run(
+    ws: WebSocket,
+    meta: CallMeta,
+    resume: CallRecord | null,
+    vars: Record<string, string>,
+    reopenForCallback = false,
+  ) {
     const flow = getFlow(meta.flowId);
     if (!flow) {
       this.log.error("unknown flow", { flowId: meta.flowId });
@@ -252,6 +259,7 @@ export class CallSession extends DurableObject<Env> {
         meta,
         vars,
         resume: resume?.snapshot ?? null,
+        reopenAfterTransfer: reopenForCallback,
         ...(resume ? { resumeProgress: resume.progress } : {}),
         vadConfig: DEFAULT_VAD_CONFIG,
         models: { fast: this.config.openai.model, reasoning: this.config.openai.reasoningModel },
@@ -265,6 +273,7 @@ export class CallSession extends DurableObject<Env> {
     this.engine = engine;
     engine.finished.then(() => {
       if (this.socket === ws) ws.close(1000, "call ended");
+      this.ctx.waitUntil(this.reportCampaignOutcome(meta, engine));
     });
     await engine.begin();
     if (this.pendingAmd) {
@@ -293,7 +302,15 @@ export class CallSession extends DurableObject<Env> {
       persist: (record, events) => this.persist(record, events),
       runAction: actionRunner(
         config,
-        { callSid: meta.callSid, calleePhone: counterpart, log },
+        {
+          callSid: meta.callSid,
+          calleePhone: counterpart,
+          ourNumber: meta.direction.startsWith("outbound") ? meta.from : meta.to,
+          flowId: meta.flowId,
+          campaign: meta.campaign,
+          captured: () => (this.engine ? { ...this.engine.state.vars } : {}),
+          log,
+        },
         {
           add: async (entry) => {
             // Durable first: the opt-out is in the outbox (and so in Postgres' suppressions) whatever
@@ -319,10 +336,10 @@ export class CallSession extends DurableObject<Env> {
       hangup: async () => {
         await twilio.updateCall(meta.callSid, { status: "completed" });
       },
+      // The `transfer_to_human` action already moved the caller into the warm-transfer conference
+      // (Twilio replaced the call's TwiML, which ends this stream); nothing more to dial here.
       transfer: async (target) => {
-        const to = (target ?? "").replace(/[^+0-9]/g, "");
-        if (!to) throw new Error("transfer needs a target number");
-        await twilio.updateCall(meta.callSid, { twiml: `<Response><Dial>${to}</Dial></Response>` });
+        log.info("call handed to a person", { hasTarget: Boolean(target) });
       },
       cache: r2UtteranceCache(
         this.env.MEDIA,
@@ -355,6 +372,23 @@ export class CallSession extends DurableObject<Env> {
       nowMs: () => Date.now(),
       log,
     };
+  }
+
+  /** Tell the campaign's dialer how its call ended (booked, opted out), so progress is right. */
+  private async reportCampaignOutcome(meta: CallMeta, engine: CallEngine): Promise<void> {
+    if (!meta.campaign) return;
+    const snapshot = engine.state;
+    try {
+      const dialer = this.env.CAMPAIGN_DIALER.get(this.env.CAMPAIGN_DIALER.idFromName(meta.campaign));
+      await dialer.callOutcome(meta.callSid, {
+        booked: snapshot.vars.booked_start !== undefined,
+        optedOut: snapshot.optedOut,
+      });
+    } catch (err) {
+      this.log.warn("campaign outcome not reported", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   private loadRecord(): CallRecord | null {

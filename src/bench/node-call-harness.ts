@@ -344,7 +344,15 @@ async function runOn(stack: EmulatorStack, options: ScriptedCallOptions): Promis
     persist: (record, batch) => persist(record, batch),
     runAction: actionRunner(
       config,
-      { callSid, calleePhone: meta.to, log },
+      {
+        callSid,
+        calleePhone: meta.to,
+        ourNumber: meta.from,
+        flowId: meta.flowId,
+        campaign: meta.campaign,
+        captured: () => ({}),
+        log,
+      },
       {
         add: async (entry) =>
           persist(null, [

@@ -4,7 +4,7 @@
  * socket events, action results and timers never interleave inside a transition.
  */
 import { base64ToBytes, type FrameClassifier, PlaybackTracker, type VadConfig } from "../audio";
-import { initialSnapshot, resumeEffects, step } from "../flow/interpreter";
+import { initialSnapshot, reopenAfterUnansweredTransfer, resumeEffects, step } from "../flow/interpreter";
 import type { Flow } from "../flow/schema";
 import type { Effect, FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/types";
 import type { HistoryEntry, TtsSession } from "../providers/ports";
@@ -27,6 +27,8 @@ export interface EngineOptions {
   /** Snapshot from storage when the call resumes after a restart. */
   resume: FlowSnapshot | null;
   resumeProgress?: CallProgress;
+  /** The caller came back from a warm transfer nobody answered: reopen the flow for a callback. */
+  reopenAfterTransfer?: boolean;
   vadConfig: VadConfig;
   models: { fast: string; reasoning: string };
   llmTimeoutMs: number;
@@ -144,7 +146,15 @@ export class CallEngine {
       () => this.enqueue(() => this.apply({ type: "max_duration" })),
     );
     this.connectStt();
-    if (opts.resume) {
+    const reopened =
+      opts.resume && opts.reopenAfterTransfer
+        ? reopenAfterUnansweredTransfer(opts.flow, this.snapshot, io.nowMs())
+        : null;
+    if (reopened) {
+      io.log.info("call back from an unanswered transfer", { callSid: opts.meta.callSid });
+      this.snapshot = reopened.snapshot;
+      this.enqueue(() => this.run(reopened.effects, []));
+    } else if (opts.resume) {
       io.log.info("call resumed", { callSid: opts.meta.callSid, state: this.snapshot.state });
       this.enqueue(() => this.run(resumeEffects(opts.flow, this.snapshot), []));
     } else {

@@ -3,6 +3,8 @@
  * code), the in-call action dependencies, call control over Twilio REST and the R2 utterance cache.
  * Everything is built per Durable Object, never at module scope.
  */
+
+import { startWarmTransfer } from "../campaign/warm-transfer";
 import type { AppConfig } from "../config/config";
 import { formatSlotForSpeech } from "../flow/time";
 import type { ActionResult } from "../integrations/actions";
@@ -90,10 +92,24 @@ export function twilioClient(config: AppConfig) {
 /** The in-call action runner for one call. */
 export function actionRunner(
   config: AppConfig,
-  call: { callSid: string; calleePhone: string; log: Logger },
+  call: {
+    callSid: string;
+    calleePhone: string;
+    /** Our number on this call: shown to the human taking a transfer. */
+    ourNumber: string;
+    flowId: string;
+    campaign: string | null;
+    /** What the flow has captured so far (the transfer whisper and CRM note carry it). */
+    captured: () => Record<string, string>;
+    log: Logger;
+  },
   suppressions: ActionDeps["suppressions"],
 ): (name: string, params: Record<string, string>, signal: AbortSignal) => Promise<ActionResult> {
   const twilio = twilioClient(config);
+  const crm = createHubspotClient({
+    accessToken: config.hubspot.credential,
+    baseUrl: config.hubspot.baseUrl,
+  });
   const slack = createSlackClient(
     config.slack.mode === "real" && config.slack.credential !== "webhook"
       ? { botToken: config.slack.credential, apiBaseUrl: `${config.slack.baseUrl}/api` }
@@ -102,9 +118,14 @@ export function actionRunner(
   const deps: ActionDeps = {
     callSid: call.callSid,
     calleePhone: call.calleePhone,
-    config: { eventTypeId: config.calcom.eventTypeId, defaultTimeZone: config.defaultTimeZone },
+    config: {
+      eventTypeId: config.calcom.eventTypeId,
+      defaultTimeZone: config.defaultTimeZone,
+      ...(config.transfer.handoffNumber ? { transferNumber: config.transfer.handoffNumber } : {}),
+      budgetsMs: { transfer_to_human: 5_000 },
+    },
     calendar: createCalcomClient({ apiKey: config.calcom.credential, baseUrl: config.calcom.baseUrl }),
-    crm: createHubspotClient({ accessToken: config.hubspot.credential, baseUrl: config.hubspot.baseUrl }),
+    crm,
     chat: {
       notify: async (text, signal) => {
         if (config.slack.credential !== "webhook" && config.slack.mode === "real") {
@@ -116,8 +137,36 @@ export function actionRunner(
     },
     suppressions,
     callControl: {
+      // Warm transfer: the caller waits in a conference while the human hears a whisper with the
+      // context; if nobody answers in time the caller comes back to the flow for a callback.
       transfer: async (q, signal) => {
-        await twilio.updateCall(q.callSid, { twiml: dialTwiml(q.to) }, signal);
+        const captured = call.captured();
+        const result = await startWarmTransfer(
+          {
+            twilio,
+            crm,
+            secret: config.streamTokenSecret,
+            publicBaseUrl: config.publicBaseUrl ?? "",
+            nowMs: Date.now(),
+            log: call.log,
+          },
+          {
+            callSid: q.callSid,
+            flow: call.flowId,
+            agentNumber: q.to,
+            callerId: call.ourNumber,
+            timeoutSeconds: config.transfer.timeoutSeconds,
+            context: {
+              who: captured.first_name ?? captured.name ?? "the caller",
+              why: q.reason ?? "asked to speak to someone",
+              captured: pickContext(captured),
+            },
+            ...(captured.email ? { contact: { email: captured.email, phone: call.calleePhone } } : {}),
+            ...(call.campaign ? { campaign: call.campaign } : {}),
+          },
+        );
+        if (signal?.aborted) return;
+        if (result.fallback) throw new Error("nobody could be dialled for the transfer");
       },
     },
     formatSlot: (iso, tz) => formatSlotForSpeech(iso, tz),
@@ -127,9 +176,15 @@ export function actionRunner(
   return (name, params, signal) => runAction(name, params, deps, signal);
 }
 
-function dialTwiml(to: string): string {
-  const safe = to.replace(/[^+0-9]/g, "");
-  return `<?xml version="1.0" encoding="UTF-8"?><Response><Dial>${safe}</Dial></Response>`;
+/** The captures worth whispering: short values, no internal variables. */
+function pickContext(captured: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(captured)) {
+    if (/^(slot_\d|transfer_target|time_zone)/.test(k) || v.length > 200) continue;
+    out[k.slice(0, 40)] = v;
+    if (Object.keys(out).length >= 8) break;
+  }
+  return out;
 }
 
 /** Pre-rendered lines in R2, with an in-memory copy of hot lines per isolate. */

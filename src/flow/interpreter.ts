@@ -1,5 +1,5 @@
 /** Pure call-flow interpreter: (flow, snapshot, event, nowMs) -> (snapshot, effects). No I/O, no clock reads. */
-import { intentBranches, isTerminal, listens } from "./graph";
+import { actionsOf, intentBranches, isTerminal, listens } from "./graph";
 import { DEFAULT_MAX_IGNORED_EVENTS, type Flow, FlowError, type FlowState } from "./schema";
 import { listeningSpec, StepContext } from "./transitions";
 import type { Effect, FlowEvent, FlowSnapshot, StepResult } from "./types";
@@ -245,4 +245,33 @@ export function resumeEffects(flow: Flow, snapshot: FlowSnapshot): Effect[] {
     ];
   }
   return [];
+}
+
+/**
+ * A warm transfer nobody answered brings the caller back (Twilio redirects to the voice webhook):
+ * reopen the ended call at the failure branch of the state that ran `transfer_to_human`, so the flow
+ * offers a callback instead of dead air. Returns null when the call did not end in a transfer.
+ */
+export function reopenAfterUnansweredTransfer(
+  flow: Flow,
+  snapshot: FlowSnapshot,
+  nowMs: number,
+): StepResult | null {
+  if (snapshot.status !== "ended" || snapshot.endReason === null) return null;
+  const endedState = flow.states[snapshot.state];
+  if (endedState?.end !== "transfer") return null;
+  const handoff = Object.values(flow.states).find(
+    (s) => actionsOf(s).some((a) => a.name === "transfer_to_human") && s.on?.failure !== undefined,
+  );
+  const target = handoff?.on?.failure;
+  if (target === undefined) return null;
+  const ctx = new StepContext(
+    flow,
+    { ...structuredClone(snapshot), status: "active", phase: "idle", endReason: null, pending: null },
+    nowMs,
+  );
+  ctx.log({ type: "transfer_unanswered", state: snapshot.state });
+  ctx.enter(target, "transfer_unanswered", false);
+  ctx.snap.updatedAtMs = nowMs;
+  return { snapshot: ctx.snap, effects: ctx.effects };
 }

@@ -128,6 +128,8 @@ export const twilioRoutes = new Hono<AppEnv>()
     };
     const campaign = url.searchParams.get("campaign");
     if (campaign) streamParams.campaign = campaign.slice(0, 64);
+    // Back from a warm transfer nobody answered: the call resumes with a callback offer.
+    if (url.searchParams.get("resume") === "callback") streamParams.resume = "callback";
     c.get("log").info("voice webhook answered", {
       callSid: params.CallSid,
       flow,
