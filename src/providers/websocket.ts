@@ -60,16 +60,39 @@ async function readErrorBody(resp: Response): Promise<string> {
  */
 export const openWorkerdWebSocket: OpenWebSocket = async (url, headers, options) => {
   const httpUrl = url.replace(/^wss:/, "https:").replace(/^ws:/, "http:");
-  const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
-  const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+  // The connect timeout bounds the handshake only. It must not ride on the fetch's signal: workerd keeps
+  // that signal on the accepted socket and would abort a live call's socket when the timer fires.
+  const fetching = fetch(httpUrl, {
+    headers: { ...headers, Upgrade: "websocket" },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    if (options.timeoutMs === undefined) return;
+    timer = setTimeout(
+      () => reject(new Error(`websocket connect timed out after ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+  });
   let resp: Response;
   try {
-    resp = await fetch(httpUrl, {
-      headers: { ...headers, Upgrade: "websocket" },
-      signal: signals.length > 0 ? AbortSignal.any(signals) : null,
-    });
+    resp = await Promise.race([fetching, timedOut]);
   } catch (cause) {
+    // A handshake that completes after the timeout is dropped, not leaked.
+    fetching.then(
+      (r) => {
+        try {
+          r.webSocket?.accept();
+          r.webSocket?.close(1000, "connect timed out");
+        } catch {
+          // nothing to close
+        }
+      },
+      () => undefined,
+    );
     throw new ProviderError(options.provider, "websocket connect failed", undefined, { cause });
+  } finally {
+    clearTimeout(timer);
   }
   const ws = resp.webSocket;
   if (resp.status !== 101 || ws === null) {

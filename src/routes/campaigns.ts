@@ -16,13 +16,13 @@ import {
   LeadBatchSchema,
   newCampaignId,
 } from "../campaign/schema";
-import { CALL_SID, signedTwilioForm } from "../campaign/signed-form";
 import type { AppConfig } from "../config/config";
 import { sha256Hex, timingSafeEqualString } from "../integrations/crypto";
 import { AppError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { neonConnect } from "../store/neon";
 import type { SqlSession } from "../store/sql-client";
+import { AmdParams, CALL_SID, StatusParams, signedTwilioForm } from "../telephony/twilio-webhook";
 
 const invalidBody = (result: {
   success: boolean;
@@ -71,33 +71,8 @@ async function toPostgres(
   }
 }
 
-const StatusForm = z.object({
-  CallSid: z.string().regex(CALL_SID),
-  CallStatus: z.enum([
-    "queued",
-    "initiated",
-    "ringing",
-    "in-progress",
-    "completed",
-    "busy",
-    "failed",
-    "no-answer",
-    "canceled",
-  ]),
-  CallDuration: z.coerce.number().int().nonnegative().optional(),
-});
-const AmdForm = z.object({
-  CallSid: z.string().regex(CALL_SID),
-  AnsweredBy: z.enum([
-    "human",
-    "machine_start",
-    "machine_end_beep",
-    "machine_end_silence",
-    "machine_end_other",
-    "fax",
-    "unknown",
-  ]),
-});
+const StatusForm = StatusParams;
+const AmdForm = AmdParams;
 
 function campaignParam(url: string): string {
   const id = new URL(url).searchParams.get("campaign") ?? "";

@@ -7,12 +7,11 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { twilioClient } from "../call/wiring";
-import { CALL_SID, signedTwilioForm } from "../campaign/signed-form";
 import { type TransferToken, verifyTransferToken } from "../campaign/transfer-token";
 import { transferEndedTwiml, transferUnavailableTwiml, whisperTwiml } from "../campaign/transfer-twiml";
 import { resumeCallbackUrl, UNANSWERED_AGENT_STATUSES } from "../campaign/warm-transfer";
 import type { AppConfig } from "../config/config";
-import { publicUrl } from "./twilio";
+import { CALL_SID, publicUrl, signedTwilioForm } from "../telephony/twilio-webhook";
 
 const CallForm = z.object({ CallSid: z.string().regex(CALL_SID) });
 const StatusForm = CallForm.extend({ CallStatus: z.string().min(1) });
