@@ -24,6 +24,7 @@ import { configFor } from "../src/config/context";
 import type { FlowSnapshot } from "../src/flow/types";
 import { edgePortsFor } from "../src/lead/edge-ports";
 import { createLogger, type Logger } from "../src/lib/log";
+import { scoreAndStore } from "../src/qa/scorecard-store";
 import { EVENT_TYPES } from "../src/store/call-event";
 import { type CallState, type CallStateMirror, callStateTtlSeconds } from "../src/store/call-state";
 import { DurableObjectCallStateMirror } from "../src/store/do-state";
@@ -445,6 +446,22 @@ export class CallSession extends DurableObject<Env> {
     if (result.nextDelayMs !== undefined) {
       this.alarmArmed = true;
       await this.ctx.storage.setAlarm(Date.now() + result.nextDelayMs);
+      return;
+    }
+    await this.scoreEndedCall(db);
+  }
+
+  /** Once an ended call's whole audit trail is in Postgres, score it (off the hot path, once). */
+  private async scoreEndedCall(db: NonNullable<AppConfig["database"]>): Promise<void> {
+    const record = this.loadRecord();
+    if (!record || record.snapshot.status !== "ended" || this.outbox.stats().size > 0) return;
+    const { session, release } = await neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy })();
+    try {
+      await scoreAndStore(session, record.callSid);
+    } catch (err) {
+      this.log.warn("call scorecard not stored", { error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      await release();
     }
   }
 

@@ -32,6 +32,7 @@ const MODULES: readonly BenchModule[] = [
   { source: "turn", file: "../bench/turn-bench.ts", exportName: "runTurnBench" },
   { source: "store", file: "../bench/store-bench.ts", exportName: "runStoreBench" },
   { source: "handlers", file: "../bench/handlers-bench.ts", exportName: "runHandlersBench" },
+  { source: "dashboard", file: "../bench/dashboard-bench.ts", exportName: "runDashboardBench" },
   {
     source: "turn-latency",
     file: "../bench/turn-latency-bench.ts",

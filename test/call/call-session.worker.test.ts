@@ -141,6 +141,13 @@ describe("a call over the media WebSocket", () => {
       [callSid],
     );
     expect(turns.length).toBeGreaterThanOrEqual(2);
+    // The QA scorecard is computed from the audit trail once it is all in Postgres.
+    await eventually(async () => {
+      const cards = await query<{ score: number }>("SELECT score FROM call_scorecards WHERE call_sid = $1", [
+        callSid,
+      ]);
+      expect(cards).toHaveLength(1);
+    }, 10_000);
     // "yes speaking" and "the first one" are obvious; the qualifying answer needs the LLM.
     expect(turns.map((t) => t.path)).toEqual(["fast_path", "live", "fast_path"]);
     client.close();
