@@ -454,7 +454,7 @@ export class CallSession extends DurableObject<Env> {
   /** Once an ended call's whole audit trail is in Postgres, score it (off the hot path, once). */
   private async scoreEndedCall(db: NonNullable<AppConfig["database"]>): Promise<void> {
     const record = this.loadRecord();
-    if (!record || record.snapshot.status !== "ended" || this.outbox.stats().size > 0) return;
+    if (record?.snapshot.status !== "ended" || this.outbox.stats().size > 0) return;
     const { session, release } = await neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy })();
     try {
       await scoreAndStore(session, record.callSid);

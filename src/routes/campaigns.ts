@@ -6,7 +6,6 @@
  */
 import { zValidator } from "@hono/zod-validator";
 import { Hono, type MiddlewareHandler } from "hono";
-import { z } from "zod";
 import type { AppBindings, AppEnv } from "../app-env";
 import { insertCampaign, insertCampaignLeads, updateCampaignStatus } from "../campaign/records";
 import {
@@ -22,7 +21,7 @@ import { AppError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { neonConnect } from "../store/neon";
 import type { SqlSession } from "../store/sql-client";
-import { AmdParams, CALL_SID, StatusParams, signedTwilioForm } from "../telephony/twilio-webhook";
+import { AmdParams, StatusParams, signedTwilioForm } from "../telephony/twilio-webhook";
 
 const invalidBody = (result: {
   success: boolean;

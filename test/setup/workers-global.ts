@@ -27,7 +27,15 @@ export default async function setup(project: TestProject) {
   await migrate(session, await loadMigrations());
   await release();
   const fixtures: Record<string, string> = {};
-  for (const name of ["book-tuesday", "not-interested", "call-back", "bc-mm-hm", "bc-yeah", "bc-okay", "replay/vm-beep"]) {
+  for (const name of [
+    "book-tuesday",
+    "not-interested",
+    "call-back",
+    "bc-mm-hm",
+    "bc-yeah",
+    "bc-okay",
+    "replay/vm-beep",
+  ]) {
     const bytes = await readFile(new URL(`../fixtures/audio/${name}.ulaw`, import.meta.url));
     fixtures[name] = bytes.toString("base64");
   }
