@@ -113,9 +113,32 @@ function settle(
   };
 }
 
+/** Phrases of a mailbox greeting: a machine is talking, whatever the state's branches are. */
+const MAILBOX_PHRASES = [
+  /\bleave (a|your|me a) (short )?message\b/,
+  /\bafter the (tone|beep)\b/,
+  /\b(voice ?mail|mailbox)\b/,
+  /\b(can(no|')?t|cannot|unable to) (take|answer|get to) (your|the|my) (call|phone)\b/,
+  /\bnot available to take your call\b/,
+];
+
+/** True when the words are an answering machine's greeting rather than a person's answer. */
+export function looksLikeMailboxGreeting(text: string): boolean {
+  const t = text.toLowerCase().replace(/[’]/g, "'");
+  return MAILBOX_PHRASES.some((re) => re.test(t));
+}
+
 /** Decide a caller turn. Resolves; never rejects (an LLM failure becomes the flow's fallback event). */
 export async function decideTurn(input: DecideInput): Promise<TurnOutcome> {
   const { spec, flow, snapshot, text } = input;
+  // A mailbox greeting in the opening state is a machine answer (the message then waits for the beep).
+  if (
+    snapshot.state === flow.initial &&
+    flow.states[flow.initial]?.on?.voicemail &&
+    looksLikeMailboxGreeting(text)
+  ) {
+    return { kind: "event", by: "fast_path", event: { type: "amd", result: "machine" } };
+  }
   const fast = classifyFastPath({
     text,
     branches: spec.branches,

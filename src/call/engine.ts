@@ -4,7 +4,13 @@
  * socket events, action results and timers never interleave inside a transition.
  */
 import { base64ToBytes, type FrameClassifier, PlaybackTracker, type VadConfig } from "../audio";
-import { initialSnapshot, reopenAfterUnansweredTransfer, resumeEffects, step } from "../flow/interpreter";
+import {
+  divertToVoicemail,
+  initialSnapshot,
+  reopenAfterUnansweredTransfer,
+  resumeEffects,
+  step,
+} from "../flow/interpreter";
 import type { Flow } from "../flow/schema";
 import type { Effect, FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/types";
 import type { HistoryEntry, TtsSession } from "../providers/ports";
@@ -64,6 +70,7 @@ export class CallEngine {
   private sttReconnects = 0;
   private readonly voicemail = new VoicemailDetector();
   private beepHeard = false;
+  private humanConfirmed = false;
   private releaseBeepGate: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
   /** Resolves when the call's flow has ended and its last line was played. */
@@ -248,7 +255,10 @@ export class CallEngine {
   onAmd(answeredBy: string): void {
     const { result, beepPassed } = amdMeaning(answeredBy);
     this.enqueue(async () => {
-      if (result === "human") this.voicemail.stop();
+      if (result === "human") {
+        this.humanConfirmed = true;
+        this.voicemail.stop();
+      }
       if (result === "machine") this.machineAnswered(beepPassed);
       await this.apply({ type: "amd", result });
     });
@@ -288,11 +298,21 @@ export class CallEngine {
       this.releaseBeepGate();
       return;
     }
-    // A beep during the greeting with no AMD answer yet: this is a voicemail box, not a person.
-    if (this.snapshot.state === opts.flow.initial && this.snapshot.status !== "ended") {
+    // A beep before anyone was confirmed human: this is a voicemail box, not a person.
+    if (this.humanConfirmed || this.snapshot.status === "ended") return;
+    if (this.snapshot.state === opts.flow.initial) {
       this.enqueue(async () => {
         this.machineAnswered(true);
         await this.apply({ type: "amd", result: "machine" });
+      });
+    } else if (this.progress.turns <= 1) {
+      // The mailbox's greeting was taken for an answer; leave the message instead of pitching.
+      this.enqueue(async () => {
+        const diverted = divertToVoicemail(opts.flow, this.snapshot, io.nowMs());
+        if (!diverted) return;
+        this.machineAnswered(true);
+        this.snapshot = diverted.snapshot;
+        await this.run(diverted.effects, []);
       });
     }
   }
@@ -435,6 +455,8 @@ export class CallEngine {
       this.listening = spec;
       return;
     }
+    if (outcome.event.type === "amd" && outcome.event.result === "machine")
+      this.machineAnswered(this.beepHeard);
     if (streamedReply !== null && outcome.reply) this.spoken.set(streamedReply, outcome.reply);
     else if (outcome.reply) await this.say({ text: outcome.reply, cacheable: false }, spec.stateId);
     return this.apply(outcome.event);
@@ -602,14 +624,24 @@ export class CallEngine {
     this.ended = true;
     await this.speaker.drained();
     await this.whenIdle(15_000);
+    const { callSid } = this.opts.meta;
+    let error: string | undefined;
     try {
       await action();
     } catch (err) {
-      this.io.log.error("call control failed", {
-        reason,
-        error: err instanceof Error ? err.message : String(err),
-      });
+      error = err instanceof Error ? err.message : String(err);
+      this.io.log.error("call control failed", { reason, error });
     }
+    const summary = this.turnClock.summary();
+    this.persistEvents([
+      {
+        callSid,
+        atMs: this.io.nowMs(),
+        type: "call.control",
+        payload: { action: reason, ok: error === undefined, ...(error ? { error } : {}) },
+      },
+      { callSid, atMs: this.io.nowMs(), type: "call.latency_summary", payload: { ...summary } },
+    ]);
     this.finish(reason);
   }
 

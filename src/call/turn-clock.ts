@@ -2,7 +2,14 @@
  * Times each caller turn from the caller's last word to the agent's first audio heard, on the
  * engine's clock, and hands the finished record to the audit trail as a `turn.latency` event.
  */
-import { createTurnTimer, type TurnTimer, turnKind, turnSegments } from "../turn/latency";
+import {
+  createTurnTimer,
+  summarize,
+  type TurnLatencyRecord,
+  type TurnTimer,
+  turnKind,
+  turnSegments,
+} from "../turn/latency";
 import type { CallerTurn } from "./listener";
 import type { SpeakTiming } from "./speaker";
 
@@ -11,6 +18,7 @@ export class TurnClock {
   private turnNo = 0;
   private replyId: string | null = null;
   private endpointAtMs = 0;
+  private readonly finished: TurnLatencyRecord[] = [];
 
   constructor(private readonly emit: (payload: Record<string, unknown>) => void) {}
 
@@ -54,12 +62,20 @@ export class TurnClock {
     this.complete();
   }
 
+  /** The call's voice-to-voice p50/p95 (and per segment) over the turns timed so far. */
+  summary(): Record<string, unknown> {
+    this.complete();
+    const s = summarize(this.finished);
+    return { turns: s.count, p50Ms: s.p50, p95Ms: s.p95, bySegment: s.bySegment };
+  }
+
   private complete(): void {
     const timer = this.timer;
     if (!timer) return;
     this.timer = null;
     this.replyId = null;
     const record = timer.record();
+    this.finished.push(record);
     const seg = turnSegments(record);
     const kind = turnKind(record);
     const round = (v: number | undefined) => (v === undefined ? undefined : Math.max(0, Math.round(v)));

@@ -275,3 +275,18 @@ export function reopenAfterUnansweredTransfer(
   ctx.snap.updatedAtMs = nowMs;
   return { snapshot: ctx.snap, effects: ctx.effects };
 }
+
+/**
+ * A voicemail beep heard after the flow already left its first state (a mailbox greeting was taken for
+ * an answer): go to the first state's `voicemail` branch, so the short message is left, not a pitch.
+ * Returns null when the flow has no voicemail branch, the call ended, or it is already there.
+ */
+export function divertToVoicemail(flow: Flow, snapshot: FlowSnapshot, nowMs: number): StepResult | null {
+  const target = flow.states[flow.initial]?.on?.voicemail;
+  if (snapshot.status === "ended" || target === undefined || snapshot.state === target) return null;
+  const ctx = new StepContext(flow, { ...structuredClone(snapshot), pending: null }, nowMs);
+  ctx.log({ type: "amd", state: snapshot.state, result: "machine" });
+  ctx.enter(target, "voicemail_beep", false);
+  ctx.snap.updatedAtMs = nowMs;
+  return { snapshot: ctx.snap, effects: ctx.effects };
+}

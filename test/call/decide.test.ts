@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideTurn, dtmfOptions } from "../../src/call/decide";
+import { decideTurn, dtmfOptions, looksLikeMailboxGreeting } from "../../src/call/decide";
 import { getFlow } from "../../src/call/flows";
 import { initialSnapshot, listeningSpec } from "../../src/flow/interpreter";
 import type { FlowSnapshot } from "../../src/flow/types";
@@ -131,6 +131,19 @@ describe("decideTurn", () => {
         event: { branch: "yes" },
       });
     }
+  });
+
+  it("takes a mailbox greeting in the opening state for a machine, not an answer", async () => {
+    const out = await decideTurn(
+      input(
+        "Hi, you've reached Zed. I can't take your call right now, please leave a message after the tone.",
+        inState("greeting"),
+        new FakeLlm(new Error("x")),
+      ),
+    );
+    expect(out).toMatchObject({ kind: "event", event: { type: "amd", result: "machine" } });
+    expect(looksLikeMailboxGreeting("yes that's me, who's calling?")).toBe(false);
+    expect(looksLikeMailboxGreeting("You have reached the voicemail of")).toBe(true);
   });
 
   it("labels keypad options with the slot they pick", () => {
