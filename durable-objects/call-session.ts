@@ -13,6 +13,7 @@ import {
   instantiateWebRtcVad,
   type WebRtcVadRuntime,
 } from "../src/audio";
+import { carrierVadConfig } from "../src/call/carrier-vad";
 import { CallEngine } from "../src/call/engine";
 import { getFlow } from "../src/call/flows";
 import { liveCallState } from "../src/call/live-state";
@@ -262,7 +263,11 @@ export class CallSession extends DurableObject<Env> {
         resume: resume?.snapshot ?? null,
         reopenAfterTransfer: reopenForCallback,
         ...(resume ? { resumeProgress: resume.progress } : {}),
-        vadConfig: DEFAULT_VAD_CONFIG,
+        vadConfig: carrierVadConfig(
+          DEFAULT_VAD_CONFIG,
+          this.config.carrierVad,
+          meta.direction.startsWith("outbound") ? meta.to : meta.from,
+        ),
         models: { fast: this.config.openai.model, reasoning: this.config.openai.reasoningModel },
         llmTimeoutMs: this.config.openai.timeoutMs,
         maxCallDurationMs: this.config.maxCallDurationMs,

@@ -4,6 +4,7 @@
  * an error naming the variable when a value is malformed. Secrets are never logged.
  */
 import { z } from "zod";
+import { type CarrierOverrides, CarrierOverridesSchema } from "../call/carrier-vad";
 import type { Logger } from "../lib/log";
 
 const url = (name: string) =>
@@ -79,6 +80,18 @@ export const EnvSchema = z.object({
   STREAM_TOKEN_TTL_MS: positiveIntMs.default(120_000),
   DEFAULT_FLOW: z.string().default("outbound-booking"),
   DEFAULT_TIMEZONE: z.string().default("Europe/London"),
+  VAD_CARRIER_OVERRIDES: z
+    .string()
+    .default("[]")
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v === "" ? "[]" : v) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "VAD_CARRIER_OVERRIDES must be JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(CarrierOverridesSchema),
 
   TWILIO_ACCOUNT_SID: optionalSecret,
   TWILIO_AUTH_TOKEN: optionalSecret,
@@ -194,6 +207,8 @@ export interface AppConfig {
   maxCallDurationMs: number;
   defaultFlow: string;
   defaultTimeZone: string;
+  /** VAD/endpointing overrides by the other party's number prefix. */
+  carrierVad: CarrierOverrides;
   twilio: ServiceConfig & { accountSid: string };
   deepgram: ServiceConfig & { model: string };
   elevenlabs: ServiceConfig & { voiceId: string; modelId: string };
@@ -320,6 +335,7 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
     maxCallDurationMs: e.MAX_CALL_DURATION_MS,
     defaultFlow: e.DEFAULT_FLOW,
     defaultTimeZone: e.DEFAULT_TIMEZONE,
+    carrierVad: e.VAD_CARRIER_OVERRIDES,
     twilio: { ...twilio, accountSid: e.TWILIO_ACCOUNT_SID ?? L.twilioAccountSid },
     deepgram: {
       ...service(e.DEEPGRAM_API_KEY, e.DEEPGRAM_BASE_URL, L.deepgram),
