@@ -12,7 +12,11 @@ export function counterpartNumber(meta: CallMeta): string {
 /** One flow log record as an audit event. */
 export function flowLogToEvent(meta: CallMeta, log: FlowLogEvent, atMs: number): CallEventInput {
   const base = { callSid: meta.callSid, atMs };
-  const { type, ...rest } = log;
+  const { type, ...all } = log;
+  // Empty and null fields (e.g. `from` of the first transition) are left out rather than stored as "".
+  const rest = Object.fromEntries(
+    Object.entries(all).filter(([, v]) => v !== null && v !== "" && v !== undefined),
+  );
   switch (type) {
     case "state_transition":
       return { ...base, type: EVENT_TYPES.stateTransition, payload: { ...rest } };

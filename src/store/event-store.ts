@@ -19,6 +19,8 @@ export interface InsertStats {
   received: number;
   inserted: number;
   invalidPayloads: number;
+  /** Types (and the schema issue) of the events whose payloads failed; no payload values. */
+  invalidTypes?: string[];
 }
 
 const INSERT_EVENTS = `
@@ -137,7 +139,12 @@ export async function insertEventBatch(
       const list = rows[p.key];
       if (list.length > 0) await session.query(p.sql, [JSON.stringify(list)]);
     }
-    return { received: events.length, inserted: newIds.size, invalidPayloads: rows.invalid.length };
+    return {
+      received: events.length,
+      inserted: newIds.size,
+      invalidPayloads: rows.invalid.length,
+      invalidTypes: rows.invalid.map((r) => `${r.type}: ${r.issue}`),
+    };
   });
 }
 
@@ -162,6 +169,7 @@ export class PostgresEventStore implements EventStore {
       if (stats.invalidPayloads > 0) {
         this.log?.warn("event payloads failed their schema; stored in call_events without projection", {
           invalid: stats.invalidPayloads,
+          types: stats.invalidTypes,
         });
       }
     } finally {
