@@ -189,13 +189,7 @@ describe("a call over the media WebSocket", () => {
       callSid,
       query: "?var_first_name=Jo&var_email=jo%40example.co.uk",
     });
-    await client.waitIdle();
-    await client.say(fixture(speech["bc-okay"]));
-    await expectState(callSid, "qualify");
-    await client.waitIdle();
-    await client.say(fixture(speech["bc-okay"]));
-    await expectState(callSid, "book");
-    await client.waitIdle();
+    await answerThrough(client, ["qualify", "book"]);
     client.dtmf("2");
     await expectEnded(callSid);
     const { record } = await stored(callSid);
@@ -210,13 +204,7 @@ describe("a call over the media WebSocket", () => {
       callSid,
       query: "?var_first_name=Jo&var_email=jo%40example.co.uk",
     });
-    await client.waitIdle();
-    await client.say(fixture(speech["bc-okay"]));
-    await expectState(callSid, "qualify");
-    await client.waitIdle();
-    await client.say(fixture(speech["bc-okay"]));
-    await expectState(callSid, "book");
-    await client.waitIdle();
+    await answerThrough(client, ["qualify", "book"]);
     const speaking = client.say(fixture(speech["call-back"]), 1_200, 2);
     await new Promise((r) => setTimeout(r, 400));
     client.dtmf("2");
@@ -238,10 +226,7 @@ describe("a call over the media WebSocket", () => {
     const callee = "+447700900555";
     await script(callSid, ["yes", "no take me off your list"]);
     const client = await TwilioMediaClient.call({ callSid, to: callee, query: "?var_first_name=Jo" });
-    await client.waitIdle();
-    await client.say(fixture(speech["bc-okay"]));
-    await expectState(callSid, "qualify");
-    await client.waitIdle();
+    await answerThrough(client, ["qualify"]);
     await client.say(fixture(speech["bc-okay"]));
     await expectEnded(callSid);
     const { record } = await stored(callSid);
@@ -341,6 +326,16 @@ describe("a call over the media WebSocket", () => {
     again.close();
   });
 });
+
+/** Answer each agent prompt with a short reply and wait until the flow reaches each state in turn. */
+async function answerThrough(client: TwilioMediaClient, states: string[]): Promise<void> {
+  for (const state of states) {
+    await client.waitIdle();
+    await client.say(fixture(speech["bc-okay"]));
+    await expectState(client.callSid, state);
+  }
+  await client.waitIdle();
+}
 
 async function eventually(check: () => Promise<void>, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
