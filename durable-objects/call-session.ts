@@ -18,6 +18,8 @@ import { CallEngine } from "../src/call/engine";
 import { getFlow } from "../src/call/flows";
 import { liveCallState } from "../src/call/live-state";
 import type { CallIO, CallMeta, CallRecord } from "../src/call/ports";
+import { recordingAllowed } from "../src/call/recorder";
+import { type CallRecording, RECORDING_STORED_EVENT, startCallRecording } from "../src/call/recording-store";
 import { parseInboundFrame, type StartFrame } from "../src/call/twilio-frames";
 import { actionRunner, providerPorts, r2UtteranceCache, twilioClient } from "../src/call/wiring";
 import type { AppConfig } from "../src/config/config";
@@ -81,6 +83,8 @@ export class CallSession extends DurableObject<Env> {
   private waking: Promise<CallEngine | null> | null = null;
   private readonly mirror: CallStateMirror;
   private mirrorChain: Promise<void> = Promise.resolve();
+  /** This call's recording in progress (only when the consent rule allows it). */
+  private recording: CallRecording | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -158,6 +162,7 @@ export class CallSession extends DurableObject<Env> {
         return;
       case "stop":
         await engine.hangupReceived();
+        await this.storeRecording();
         return;
     }
   }
@@ -169,6 +174,7 @@ export class CallSession extends DurableObject<Env> {
     this.engine = null;
     // The socket went away without `stop` (network): state is in storage; a reconnect resumes.
     if (engine) await engine.shutdown();
+    await this.storeRecording(); // recording: an abrupt end still stores what it had
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
@@ -255,6 +261,10 @@ export class CallSession extends DurableObject<Env> {
     if (previous) await previous.shutdown().catch(() => undefined);
     const classifier = await vadClassifier(this.log);
     this.socket = ws;
+    // Recording: a fresh call whose flow disclosed recording (consent rule: src/call/recorder.ts).
+    if (!resume && recordingAllowed(flow))
+      this.recording = startCallRecording(this.env.MEDIA, meta.callSid, meta.startedAtMs);
+    const recorder = this.recording?.callSid === meta.callSid ? this.recording.recorder : undefined;
     const engine = new CallEngine(
       {
         flow,
@@ -273,6 +283,7 @@ export class CallSession extends DurableObject<Env> {
         maxCallDurationMs: this.config.maxCallDurationMs,
         ...(classifier ? { classifier } : {}),
         persona: "You are a polite UK phone assistant. Keep any reply under 30 words.",
+        ...(recorder ? { recorder } : {}),
       },
       this.io(ws, meta),
     );
@@ -280,6 +291,7 @@ export class CallSession extends DurableObject<Env> {
     engine.finished.then(() => {
       if (this.socket === ws) ws.close(1000, "call ended");
       this.ctx.waitUntil(this.reportCampaignOutcome(meta, engine));
+      this.ctx.waitUntil(this.storeRecording());
     });
     await engine.begin();
     if (this.pendingAmd) {
@@ -378,6 +390,29 @@ export class CallSession extends DurableObject<Env> {
       nowMs: () => Date.now(),
       log,
     };
+  }
+
+  /** Write the call's recording to R2 once and record `recording_stored`; failures are logged, never thrown. */
+  private async storeRecording(): Promise<void> {
+    const recording = this.recording;
+    if (!recording) return;
+    this.recording = null;
+    try {
+      const stored = await recording.store();
+      this.persist(null, [
+        {
+          callSid: recording.callSid,
+          atMs: Date.now(),
+          type: RECORDING_STORED_EVENT,
+          payload: { ...stored },
+        },
+      ]);
+    } catch (err) {
+      this.log.error("call recording not stored", {
+        callSid: recording.callSid,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   /** Tell the campaign's dialer how its call ended (booked, opted out), so progress is right. */

@@ -21,6 +21,7 @@ import { type DecideInput, decideTurn, stateVadConfig, type TurnOutcome } from "
 import { callStartedEvent, flowLogToEvent } from "./events";
 import { type CallerTurn, Listener } from "./listener";
 import type { CallIO, CallMeta, CallProgress, CallRecord } from "./ports";
+import type { RecordingSink } from "./recorder";
 import { Speaker } from "./speaker";
 import { Speculator } from "./speculator";
 import { TurnClock } from "./turn-clock";
@@ -42,6 +43,8 @@ export interface EngineOptions {
   classifier?: FrameClassifier;
   /** Short per-call system text for the LLM (persona, business). */
   persona: string;
+  /** Call recording (only when the consent rule allows it): fed caller frames, agent frames as sent, cuts. */
+  recorder?: RecordingSink;
 }
 
 const MAX_HISTORY = 12;
@@ -124,6 +127,8 @@ export class CallEngine {
       log: io.log,
       callerSpeaking: () => this.listener.speaking,
       ttsGateMs: opts.vadConfig.vad.ttsGateMs,
+      // Recording: agent audio as sent (placed by the recorder's playhead).
+      onFrameSent: (_id, frame) => opts.recorder?.agent(frame, io.nowMs()),
     });
     this.listener = new Listener(
       opts.vadConfig,
@@ -216,6 +221,7 @@ export class CallEngine {
       this.io.log.warn("media payload dropped", { reason: "bad base64" });
       return;
     }
+    this.opts.recorder?.caller(bytes, timestampMs); // recording: caller track
     for (const tone of this.voicemail.push(bytes, timestampMs)) this.onTone(tone);
     const events = this.listener.pushFrame(bytes, timestampMs);
     for (const e of events) if (e.type === "speech_start") this.io.timers.clear("no_speech");
@@ -352,6 +358,7 @@ export class CallEngine {
     this.turnAbort?.abort();
     this.speculator.cancel();
     const cut = this.tracker.clear(io.nowMs());
+    opts.recorder?.cut(io.nowMs()); // recording: what was not yet played is dropped
     for (const id of cut) this.rememberHeard(id);
     this.persistEvents([
       {
@@ -523,6 +530,7 @@ export class CallEngine {
         this.progress.transferAttempted = true;
       }
     }
+    if (this.snapshot.optedOut) opts.recorder?.stop(now); // recording: the caller objected
     this.listening = null;
     io.persist(this.record(), events);
 

@@ -39,6 +39,8 @@ export interface SpeakerDeps {
   /** Caller still talking: hold the first frame (TTS playback gate). */
   callerSpeaking(): boolean;
   ttsGateMs: number;
+  /** Recording hook: each agent frame as it is sent to Twilio. */
+  onFrameSent?: (utteranceId: string, frame: Uint8Array) => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -108,6 +110,7 @@ export class Speaker {
         }
         for (const frame of chunk.frames) {
           deps.send({ event: "media", streamSid: deps.streamSid, media: { payload: bytesToBase64(frame) } });
+          deps.onFrameSent?.(u.id, frame);
         }
         deps.send({ event: "mark", streamSid: deps.streamSid, mark: { name: chunk.markName } });
         deps.tracker.recordSent(
@@ -217,6 +220,7 @@ export class Speaker {
     if (timing.firstFrameSentAtMs === null) timing.firstFrameSentAtMs = deps.nowMs();
     for (const frame of chunk.frames) {
       deps.send({ event: "media", streamSid: deps.streamSid, media: { payload: bytesToBase64(frame) } });
+      deps.onFrameSent?.(id, frame);
     }
     deps.send({ event: "mark", streamSid: deps.streamSid, mark: { name: chunk.markName } });
     deps.tracker.recordSent(
