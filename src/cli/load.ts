@@ -1,0 +1,165 @@
+/**
+ * `npm run load -- --calls N [--url URL] [--ramp-ms MS] [--script FILE] [--json OUT]`: N concurrent
+ * simulated calls at real-time pace against a running `npm run dev`, with the Worker runtime's CPU
+ * and memory read from /proc. Loopback targets only.
+ */
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { LOCAL_CREDENTIALS } from "../config/config";
+import { type LoadCallResult, runLoadCall } from "../load/load-call";
+import { clockTicksPerSecond, findWorkerdPids, sampleCpuTicks, sampleMemoryKb } from "../load/proc-reader";
+import { cpuPerCallMinute } from "../load/proc-stats";
+import { buildLoadReport, formatLoadReport } from "../load/report";
+import { parseCallScript } from "../simulator/script";
+
+const USAGE = `usage: npm run load -- --calls N [--url http://127.0.0.1:8787] [--ramp-ms 2000]
+                         [--script src/simulator/examples/booking.json] [--json OUT]
+                         [--endpointing-ms 500,500,600]
+
+  --calls           concurrent calls, 1..500
+  --ramp-ms         spread the call starts evenly over this long (default 2000)
+  --endpointing-ms  endpointing silence subtracted from each turn's latency for "our overhead",
+                    per turn index, the last value repeating (default 500,500,600: the shipped
+                    booking flow's greeting, qualify and book states)
+Needs a running \`npm run dev\` (reads .data/dev-stack.json); loopback URLs only.`;
+
+const STACK_FILE = ".data/dev-stack.json";
+const MAX_CALLS = 500;
+
+function loopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1";
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      calls: { type: "string" },
+      url: { type: "string" },
+      "ramp-ms": { type: "string" },
+      script: { type: "string" },
+      json: { type: "string" },
+      "endpointing-ms": { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help || values.calls === undefined) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const calls = Number(values.calls);
+  if (!Number.isInteger(calls) || calls < 1 || calls > MAX_CALLS)
+    throw new Error(`--calls must be 1..${MAX_CALLS}`);
+  const rampMs = Number(values["ramp-ms"] ?? "2000");
+  if (!Number.isFinite(rampMs) || rampMs < 0 || rampMs > 600_000)
+    throw new Error("--ramp-ms must be 0..600000");
+  const endpointingMs = (values["endpointing-ms"] ?? "500,500,600").split(",").map(Number);
+  if (endpointingMs.some((v) => !Number.isFinite(v) || v < 0))
+    throw new Error("--endpointing-ms: numbers ≥ 0");
+  const stackPath = resolve(STACK_FILE);
+  if (!existsSync(stackPath)) {
+    throw new Error(
+      `${STACK_FILE} not found: start the local stack first with \`npm run dev\` and wait for it to print its URLs`,
+    );
+  }
+  const stack = JSON.parse(await readFile(stackPath, "utf8")) as {
+    workerUrl?: string;
+    emulators?: { deepgram?: string };
+  };
+  const url = values.url ?? stack.workerUrl ?? "http://127.0.0.1:8787";
+  const deepgram = stack.emulators?.deepgram;
+  if (!deepgram) throw new Error(`${STACK_FILE} names no Deepgram emulator: restart \`npm run dev\``);
+  if (!loopback(url) || !loopback(deepgram))
+    throw new Error("load only targets loopback addresses (127.0.0.1)");
+  const health = await fetch(new URL("/healthz", url), { signal: AbortSignal.timeout(5_000) }).catch(
+    () => null,
+  );
+  if (health === null) throw new Error(`nothing answers on ${url}: start \`npm run dev\` first`);
+  await health.body?.cancel();
+  const scriptPath = values.script ?? "src/simulator/examples/booking.json";
+  const script = parseCallScript(JSON.parse(await readFile(scriptPath, "utf8")), scriptPath);
+  if (script.turns.some((t) => t.fixture !== undefined))
+    throw new Error("load scripts use synthetic speech: no fixtures");
+
+  const port = Number(new URL(url).port || "80");
+  const pids = findWorkerdPids(port);
+  const ticksPerSecond = clockTicksPerSecond();
+  const cpuBefore = sampleCpuTicks(pids);
+  let peakRssKb = sampleMemoryKb(pids).rssKb;
+  const sampler = setInterval(() => {
+    peakRssKb = Math.max(peakRssKb, sampleMemoryKb(pids).rssKb);
+  }, 500);
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  console.error(
+    `placing ${calls} calls over ${rampMs} ms on ${url}; workerd pids: ${pids.join(",") || "none found"}`,
+  );
+  const target = {
+    baseUrl: url,
+    authToken: LOCAL_CREDENTIALS.twilioAuthToken,
+    accountSid: LOCAL_CREDENTIALS.twilioAccountSid,
+    deepgramEmulatorUrl: deepgram,
+  };
+  const t0 = Date.now();
+  let done = 0;
+  const results: LoadCallResult[] = await Promise.all(
+    Array.from({ length: calls }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, calls === 1 ? 0 : (rampMs * i) / (calls - 1)));
+      const r = await runLoadCall(target, script, { callTimeoutMs: 180_000 });
+      done++;
+      if (done % Math.max(1, Math.floor(calls / 10)) === 0 || done === calls) {
+        console.error(`${done}/${calls} calls finished (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      }
+      return r;
+    }),
+  );
+  const wallMs = Date.now() - t0;
+  clearInterval(sampler);
+  lag.disable();
+  const cpuAfter = sampleCpuTicks(pids);
+  const mem = sampleMemoryKb(pids);
+  peakRssKb = Math.max(peakRssKb, mem.rssKb);
+  const report = buildLoadReport(
+    {
+      calls,
+      rampMs,
+      url,
+      script: scriptPath,
+      endpointingMs,
+      wallMs,
+      generatorLagP99Ms: lag.count > 0 ? lag.percentile(99) / 1e6 : null,
+    },
+    results,
+    {
+      pids,
+      cpu:
+        pids.length > 0
+          ? cpuPerCallMinute(
+              cpuBefore,
+              cpuAfter,
+              ticksPerSecond,
+              results.map((r) => r.durationMs),
+            )
+          : null,
+      peakRssMb: pids.length > 0 ? peakRssKb / 1024 : null,
+      vmHwmMb: pids.length > 0 ? mem.hwmKb / 1024 : null,
+    },
+  );
+  console.log(formatLoadReport(report));
+  if (values.json) {
+    await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
+    console.error(`wrote ${values.json}`);
+  }
+  return report.failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,132 @@
+/**
+ * The load-test report, pure: turns per-call results and /proc samples into the summary figures
+ * (latency and overhead percentiles, late/dropped frames, completions, CPU per call-minute, memory)
+ * and formats them as text.
+ */
+import type { CpuAccount } from "./proc-stats";
+import {
+  type AgentMessage,
+  analyzeAgentFrames,
+  type Distribution,
+  distribution,
+  turnOverheadMs,
+} from "./stats";
+
+/** What the summary needs from each call. */
+export interface CallOutcome {
+  ok: boolean;
+  error: string | null;
+  durationMs: number;
+  turnLatenciesMs: (number | null)[];
+  agentMessages: AgentMessage[];
+}
+
+/** Run settings echoed in the report. */
+export interface LoadRunInfo {
+  calls: number;
+  rampMs: number;
+  url: string;
+  script: string;
+  /** Endpointing silence subtracted per turn index (the last value repeats). */
+  endpointingMs: number[];
+  wallMs: number;
+  /** Load generator event-loop delay p99 (ms): how late the simulated phones' own timers ran. */
+  generatorLagP99Ms: number | null;
+}
+
+/** The whole load report. */
+export interface LoadReport {
+  run: LoadRunInfo;
+  completed: number;
+  failed: number;
+  errors: Record<string, number>;
+  turnLatencyMs: Distribution;
+  overheadMs: Distribution;
+  frames: {
+    utterances: number;
+    frames: number;
+    lateFrames: number;
+    droppedFrames: number;
+    rawGapsOver40Ms: number;
+    worstUnderrunMs: number;
+  };
+  workerd: {
+    pids: number[];
+    cpu: CpuAccount | null;
+    peakRssMb: number | null;
+    vmHwmMb: number | null;
+  };
+}
+
+/** Endpointing silence for turn `index` (the last listed value repeats). */
+export function endpointingFor(list: readonly number[], index: number): number {
+  return list[Math.min(index, list.length - 1)] ?? 0;
+}
+
+/** Build the report. */
+export function buildLoadReport(
+  run: LoadRunInfo,
+  calls: readonly CallOutcome[],
+  workerd: LoadReport["workerd"],
+): LoadReport {
+  const latencies: number[] = [];
+  const overheads: number[] = [];
+  const errors: Record<string, number> = {};
+  const frames = {
+    utterances: 0,
+    frames: 0,
+    lateFrames: 0,
+    droppedFrames: 0,
+    rawGapsOver40Ms: 0,
+    worstUnderrunMs: 0,
+  };
+  for (const c of calls) {
+    if (!c.ok && c.error !== null) errors[c.error] = (errors[c.error] ?? 0) + 1;
+    for (const [i, l] of c.turnLatenciesMs.entries()) {
+      if (l === null) continue;
+      latencies.push(l);
+      overheads.push(turnOverheadMs(l, endpointingFor(run.endpointingMs, i)));
+    }
+    const f = analyzeAgentFrames(c.agentMessages);
+    frames.utterances += f.utterances;
+    frames.frames += f.frames;
+    frames.lateFrames += f.lateFrames;
+    frames.droppedFrames += f.droppedFrames;
+    frames.rawGapsOver40Ms += f.rawGaps;
+    frames.worstUnderrunMs = Math.max(frames.worstUnderrunMs, f.worstUnderrunMs);
+  }
+  const completed = calls.filter((c) => c.ok).length;
+  return {
+    run,
+    completed,
+    failed: calls.length - completed,
+    errors,
+    turnLatencyMs: distribution(latencies),
+    overheadMs: distribution(overheads),
+    frames: { ...frames, worstUnderrunMs: Math.round(frames.worstUnderrunMs) },
+    workerd,
+  };
+}
+
+const ms = (v: number | null) => (v === null ? "-" : `${Math.round(v)} ms`);
+
+/** The report as text. */
+export function formatLoadReport(r: LoadReport): string {
+  const d = (x: Distribution) =>
+    `p50 ${ms(x.p50)}  p95 ${ms(x.p95)}  p99 ${ms(x.p99)}  max ${ms(x.max)}  (${x.count} turns)`;
+  const cpu = r.workerd.cpu;
+  const lines = [
+    `load: ${r.run.calls} calls ramped over ${r.run.rampMs} ms against ${r.run.url} (${r.run.script}), ${(r.run.wallMs / 1000).toFixed(1)} s wall`,
+    `calls: ${r.completed} completed, ${r.failed} failed`,
+    ...Object.entries(r.errors).map(([e, n]) => `  ${n} × ${e}`),
+    `turn latency (caller's last speech frame → agent's first audio frame): ${d(r.turnLatencyMs)}`,
+    `our overhead (latency − endpointing silence ${r.run.endpointingMs.join("/")} ms per turn; emulator delays 0): ${d(r.overheadMs)}`,
+    `outbound frames: ${r.frames.frames} in ${r.frames.utterances} utterances; late (playback underrun > 40 ms) ${r.frames.lateFrames}, dropped ${r.frames.droppedFrames}, worst underrun ${r.frames.worstUnderrunMs} ms; raw arrival gaps > 40 ms ${r.frames.rawGapsOver40Ms}`,
+    cpu
+      ? `workerd CPU: ${Math.round(cpu.cpuMs)} ms over ${cpu.callMinutes.toFixed(2)} call-minutes = ${cpu.cpuMsPerCallMinute === null ? "-" : Math.round(cpu.cpuMsPerCallMinute)} ms per call-minute (pids ${r.workerd.pids.join(",")})`
+      : "workerd CPU: not measured (no workerd process found under the wrangler tree serving the port)",
+    `workerd memory: peak sampled RSS ${r.workerd.peakRssMb === null ? "-" : `${r.workerd.peakRssMb.toFixed(0)} MB`}, VmHWM ${r.workerd.vmHwmMb === null ? "-" : `${r.workerd.vmHwmMb.toFixed(0)} MB`} (lifetime peak)`,
+    `load generator event-loop delay p99: ${ms(r.run.generatorLagP99Ms)}`,
+  ];
+  return lines.join("\n");
+}
