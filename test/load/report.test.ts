@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { buildLoadReport, endpointingFor, formatLoadReport } from "../../src/load/report";
+
+const run = {
+  calls: 2,
+  rampMs: 0,
+  url: "http://127.0.0.1:8787",
+  script: "s.json",
+  endpointingMs: [500, 600],
+  wallMs: 1000,
+  generatorLagP99Ms: 3,
+};
+
+describe("load report", () => {
+  it("repeats the last endpointing value", () => {
+    expect(endpointingFor([500, 600], 0)).toBe(500);
+    expect(endpointingFor([500, 600], 5)).toBe(600);
+  });
+
+  it("aggregates calls, overhead per turn and errors", () => {
+    const r = buildLoadReport(
+      run,
+      [
+        { ok: true, error: null, durationMs: 30_000, turnLatenciesMs: [520, 640, 610], agentMessages: [] },
+        {
+          ok: false,
+          error: "media upgrade answered 500",
+          durationMs: 10,
+          turnLatenciesMs: [],
+          agentMessages: [],
+        },
+      ],
+      { pids: [], cpu: null, peakRssMb: null, vmHwmMb: null },
+    );
+    expect(r.completed).toBe(1);
+    expect(r.failed).toBe(1);
+    expect(r.errors).toEqual({ "media upgrade answered 500": 1 });
+    expect(r.turnLatencyMs.count).toBe(3);
+    expect(r.overheadMs).toMatchObject({ p50: 20, max: 40 });
+    expect(formatLoadReport(r)).toContain("1 completed, 1 failed");
+  });
+});
