@@ -566,7 +566,11 @@ export class CallEngine {
     const outcome = this.speaker.speak({ id, text: line.text, cacheable: line.cacheable });
     // Speech is queued, not awaited: listening starts while the line plays, so barge-in works.
     outcome.then(
-      (o) => this.turnClock.spoke(id, o.timing),
+      (o) => {
+        this.turnClock.spoke(id, o.timing);
+        // A line that produced no audio (failed, cancelled) never gets a mark echo: arm from here.
+        if (!this.tracker.isPlaying()) this.armNoSpeech();
+      },
       () => undefined,
     );
     this.io.log.debug("line queued", { state: stateId, utteranceId: id, cacheable: line.cacheable });
@@ -608,7 +612,8 @@ export class CallEngine {
   /** No-speech timer runs only while listening and once the agent's audio has played out. */
   private armNoSpeech(): void {
     const spec = this.listening;
-    if (!spec || this.tracker.isPlaying() || this.listener.speaking) return;
+    // Never while a line is still queued or being produced: the caller has not heard the question yet.
+    if (!spec || this.tracker.isPlaying() || this.speaker.busy || this.listener.speaking) return;
     this.io.timers.set("no_speech", spec.noSpeechTimeoutMs, () =>
       this.enqueue(async () => {
         if (this.listening === spec) await this.apply({ type: "no_speech" });

@@ -154,11 +154,17 @@ export class Listener {
       confidence: this.confidence,
       sttFinalAtMs: this.lastFinalAtMs,
       endpointAtMs: now,
-      speechEndAtMs: this.lastSpeechEndAtMs,
+      speechEndAtMs: this.lastSpeechEndAtMs ?? this.lastVoicedAtMs(),
     };
     this.finals = [];
     this.confidence = 1;
     this.hooks.onTurn(turn);
+  }
+
+  /** When STT ends the turn before the local VAD's pause timer does: the end of the last voiced frame. */
+  private lastVoicedAtMs(): number | null {
+    const last = this.vad.snapshot().lastSpeechMs;
+    return last === null || this.clockOffsetMs === null ? null : last + this.clockOffsetMs;
   }
 
   /** Close the STT stream (flushes finals at the provider) and free the VAD. */

@@ -50,6 +50,7 @@ export class Speaker {
   private generation = 0;
   private current: { contextId: string; session: TtsSession } | null = null;
   private gate: Promise<void> = Promise.resolve();
+  private inFlight = 0;
 
   /** Hold every line not yet started until `until` resolves (a voicemail message waits for the beep). */
   holdUntil(until: Promise<void>): void {
@@ -61,9 +62,15 @@ export class Speaker {
   /** Queue a line; resolves when all its audio has been sent (not yet heard) or it was cancelled. */
   speak(utterance: Utterance): Promise<SpeakOutcome> {
     const generation = this.generation;
-    const run = this.chain.then(() => this.play(utterance, generation));
+    this.inFlight++;
+    const run = this.chain.then(() => this.play(utterance, generation)).finally(() => this.inFlight--);
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  /** Lines queued or still being produced (their audio not all sent yet). */
+  get busy(): boolean {
+    return this.inFlight > 0;
   }
 
   /**
@@ -72,7 +79,10 @@ export class Speaker {
    */
   speakStream(id: string, phrases: AsyncIterable<string>): Promise<SpeakOutcome> {
     const generation = this.generation;
-    const run = this.chain.then(() => this.playStream(id, phrases, generation));
+    this.inFlight++;
+    const run = this.chain
+      .then(() => this.playStream(id, phrases, generation))
+      .finally(() => this.inFlight--);
     this.chain = run.catch(() => undefined);
     return run;
   }
