@@ -85,16 +85,18 @@ export class RecordingUpload {
     this.first.set(header);
     const bytes = header.length + totals.bytes;
     const stored = { key: this.key, durationMs: Math.round(totals.durationMs), bytes };
-    if (!this.upload) {
+    if (!this.upload && this.currentLen === 0) {
       await this.bucket.put(this.key, this.first.slice(0, this.firstLen), {
         httpMetadata: { contentType: "audio/wav" },
       });
       return { ...stored, parts: 1 };
     }
+    if (this.current && this.currentLen > 0) this.sendPart(this.current.subarray(0, this.currentLen));
+    this.current = null;
+    this.currentLen = 0;
+    if (!this.upload) throw new Error("recording upload was never started");
     const upload = await this.upload;
     try {
-      if (this.current && this.currentLen > 0) this.sendPart(this.current.subarray(0, this.currentLen));
-      this.current = null;
       const parts = await Promise.all([upload.uploadPart(1, this.first), ...this.uploaded]);
       await upload.complete(parts.sort((a, b) => a.partNumber - b.partNumber));
       return { ...stored, parts: parts.length };

@@ -239,12 +239,13 @@ describe("RecordingUpload", () => {
   }
 
   it.each([
-    ["a single put", 1_000],
-    ["a multipart upload with the header in part 1", 20_000],
-  ])("writes a valid stereo µ-law WAV with %s", async (_, callerFrames) => {
+    ["a single put", 1_000, 1_000],
+    ["a multipart upload with the header in part 1", 20_000, 1_000],
+    ["a multipart upload when all data arrives at the end", 6_000, 1 << 20],
+  ])("writes a valid stereo µ-law WAV with %s", async (_, callerFrames, recorderPart) => {
     const { objects, bucket } = fakeBucket();
     const upload = new RecordingUpload(bucket, "recordings/CA1.wav", 4_096);
-    const r = new Recorder({ originMs: ORIGIN, onPart: (p) => upload.write(p), partBytes: 1_000 });
+    const r = new Recorder({ originMs: ORIGIN, onPart: (p) => upload.write(p), partBytes: recorderPart });
     for (let i = 0; i < callerFrames; i += FRAME) r.caller(frame(0x70), (i / FRAME) * 20);
     r.agent(frame(0x71), ORIGIN);
     const { last, totals } = r.finish();
