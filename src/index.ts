@@ -9,6 +9,7 @@ import { ConfigError } from "./config/config";
 import { configFor, loggerFor } from "./config/context";
 import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
+import { purgeExpired } from "./privacy/erasure";
 import { adminRoutes } from "./routes/admin";
 import { bookingRoutes } from "./routes/booking";
 import { campaignRoutes } from "./routes/campaigns";
@@ -19,8 +20,9 @@ import { ingestRoutes } from "./routes/ingest";
 import { slotsRoutes } from "./routes/slots";
 import { transferRoutes } from "./routes/transfer";
 import { twilioRoutes } from "./routes/twilio";
+import { neonConnect } from "./store/neon";
 
-const app = new Hono<AppEnv>();
+export const app = new Hono<AppEnv>();
 
 app.use(async (c, next) => {
   const config = configFor(c.env);
@@ -60,7 +62,31 @@ app.onError((err, c) => {
   return c.json({ error: { code: "internal", message: "Internal error" } }, 500);
 });
 
-export default app;
+/** Daily retention job: erase recordings and transcripts older than RETENTION_DAYS. */
+async function scheduled(
+  _controller: ScheduledController,
+  env: AppEnv["Bindings"],
+  _ctx: ExecutionContext,
+): Promise<void> {
+  const config = configFor(env);
+  const log = loggerFor(config, { job: "retention" });
+  if (!config.database || config.retentionDays <= 0) return;
+  const { session, release } = await neonConnect({
+    databaseUrl: config.database.url,
+    wsProxyUrl: config.database.wsProxy,
+  })();
+  try {
+    const erased = await purgeExpired(
+      { session, bucket: env.MEDIA, nowMs: Date.now() },
+      config.retentionDays,
+    );
+    log.info("retention run finished", { erased: erased.length });
+  } finally {
+    await release();
+  }
+}
+
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<AppEnv["Bindings"]>;
 export { CallSession } from "../durable-objects/call-session";
 export { CampaignDialer } from "../durable-objects/campaign";
 export { EdgeState } from "../durable-objects/edge-state";

@@ -80,6 +80,7 @@ export const EnvSchema = z.object({
   STREAM_TOKEN_TTL_MS: positiveIntMs.default(120_000),
   DEFAULT_FLOW: z.string().default("outbound-booking"),
   DEFAULT_TIMEZONE: z.string().default("Europe/London"),
+  RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(0),
   VAD_CARRIER_OVERRIDES: z
     .string()
     .default("[]")
@@ -207,6 +208,8 @@ export interface AppConfig {
   maxCallDurationMs: number;
   defaultFlow: string;
   defaultTimeZone: string;
+  /** Days a call's recording and transcript are kept (0 = until erased on request). */
+  retentionDays: number;
   /** VAD/endpointing overrides by the other party's number prefix. */
   carrierVad: CarrierOverrides;
   twilio: ServiceConfig & { accountSid: string };
@@ -336,6 +339,7 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
     defaultFlow: e.DEFAULT_FLOW,
     defaultTimeZone: e.DEFAULT_TIMEZONE,
     carrierVad: e.VAD_CARRIER_OVERRIDES,
+    retentionDays: e.RETENTION_DAYS,
     twilio: { ...twilio, accountSid: e.TWILIO_ACCOUNT_SID ?? L.twilioAccountSid },
     deepgram: {
       ...service(e.DEEPGRAM_API_KEY, e.DEEPGRAM_BASE_URL, L.deepgram),

@@ -12,6 +12,8 @@ import { flowIds, getFlow } from "../call/flows";
 import { providerPorts } from "../call/wiring";
 import type { Flow } from "../flow/schema";
 import { AppError } from "../lib/errors";
+import { eraseCall } from "../privacy/erasure";
+import { neonConnect } from "../store/neon";
 import { cacheableLines } from "../tts-cache/lines";
 import { encodeRenderEvent } from "../tts-cache/progress";
 import { r2UtteranceStore } from "../tts-cache/r2-store";
@@ -134,4 +136,28 @@ adminRoutes.post("/admin/utterances/render", flowQuery, (c) => {
       await out.write(encodeRenderEvent({ type: "error", message }));
     }
   });
+});
+
+/**
+ * `POST /admin/calls/:callSid/erase`: erase a call's recording and transcript on request (the
+ * erasure is itself an audit event). Consent and opt-out records are kept.
+ */
+adminRoutes.post("/admin/calls/:callSid/erase", async (c) => {
+  const callSid = c.req.param("callSid");
+  if (!/^CA[0-9a-fA-F]{32}$/.test(callSid))
+    throw new AppError(400, "bad_call_sid", "Path must end in a CallSid");
+  const db = c.get("config").database;
+  if (!db) throw new AppError(503, "no_database", "Erasure needs DATABASE_URL (the audit trail lives there)");
+  const { session, release } = await neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy })();
+  try {
+    const result = await eraseCall(
+      { session, bucket: c.env.MEDIA, nowMs: Date.now() },
+      callSid,
+      "request",
+      "admin",
+    );
+    return c.json(result);
+  } finally {
+    await release();
+  }
 });

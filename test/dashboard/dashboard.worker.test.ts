@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import app from "../../src/index";
+import { app } from "../../src/index";
 import { insertEventBatch } from "../../src/store/event-store";
 import { neonConnect } from "../../src/store/neon";
 import type { SqlSession } from "../../src/store/sql-client";

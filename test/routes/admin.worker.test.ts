@@ -2,7 +2,7 @@ import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloud
 import { describe, expect, inject, it } from "vitest";
 import { utteranceKey } from "../../src/call/utterance-key";
 import { r2UtteranceCache } from "../../src/call/wiring";
-import app from "../../src/index";
+import { app } from "../../src/index";
 import { decodeRenderEvent, type RenderEvent } from "../../src/tts-cache/progress";
 
 const urls = inject("emulatorUrls");

@@ -1,7 +1,7 @@
 /** Helpers for the business-function route tests: the app with per-test bindings, emulator state, SQL. */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { inject } from "vitest";
-import app from "../../src/index";
+import { app } from "../../src/index";
 import { neonConnect } from "../../src/store/neon";
 
 export const ORIGIN = "https://agent.example";

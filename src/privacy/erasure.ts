@@ -1,0 +1,88 @@
+/**
+ * Erasure of a call's recording and transcript, on request or when its retention period ends. The
+ * recording object goes, transcript words and captured personal fields are removed from the audit
+ * events, and the erasure itself is recorded as an audit event. Consent and opt-out records stay:
+ * they are what proves a number must not be called again.
+ */
+import { recordingObjectKey } from "../call/recording-store";
+import { inTransaction, type SqlSession } from "../store/sql-client";
+
+/** Payload fields that carry what the caller said or personal details. */
+const PERSONAL_FIELDS = ["text", "value", "from", "to", "email", "name", "first_name", "phone", "transcript"];
+/** Events kept whole: the compliance record of consent and opt-out. */
+const KEPT_TYPES = ["consent.recorded", "opt_out.recorded"];
+
+export interface ErasureResult {
+  callSid: string;
+  recordingDeleted: boolean;
+  eventsRedacted: number;
+}
+
+export interface ErasureDeps {
+  session: SqlSession;
+  bucket: Pick<R2Bucket, "head" | "delete">;
+  nowMs: number;
+}
+
+/** Erase one call. Idempotent: erasing twice redacts nothing new and records a second erasure event. */
+export async function eraseCall(
+  deps: ErasureDeps,
+  callSid: string,
+  reason: "request" | "retention",
+  requestedBy: string,
+): Promise<ErasureResult> {
+  const key = recordingObjectKey(callSid);
+  const existed = (await deps.bucket.head(key)) !== null;
+  if (existed) await deps.bucket.delete(key);
+  const removal = PERSONAL_FIELDS.map((_, i) => `- $${i + 3}::text`).join(" ");
+  return inTransaction(deps.session, async () => {
+    const redacted = await deps.session.query(
+      `UPDATE call_events SET payload = payload ${removal}
+        WHERE call_sid = $1 AND NOT (type = ANY($2::text[])) AND payload ?| $${PERSONAL_FIELDS.length + 3}::text[]`,
+      [callSid, KEPT_TYPES, ...PERSONAL_FIELDS, PERSONAL_FIELDS],
+    );
+    await deps.session.query(
+      "UPDATE calls SET from_number = NULL, to_number = NULL, erased_at = $2 WHERE call_sid = $1",
+      [callSid, new Date(deps.nowMs)],
+    );
+    await deps.session.query("DELETE FROM call_scorecards WHERE call_sid = $1", [callSid]);
+    const stream = `erasure:${callSid}`;
+    const prior = await deps.session.query<{ n: string }>(
+      "SELECT count(*)::text AS n FROM call_events WHERE call_sid = $1",
+      [stream],
+    );
+    const result: ErasureResult = {
+      callSid,
+      recordingDeleted: existed,
+      eventsRedacted: redacted.rowCount ?? 0,
+    };
+    await deps.session.query(
+      "INSERT INTO call_events (id, call_sid, seq, type, at, payload) VALUES ($1, $2, $3, 'call.erased', $4, $5::jsonb) ON CONFLICT (id) DO NOTHING",
+      [
+        crypto.randomUUID(),
+        stream,
+        Number(prior.rows[0]?.n ?? 0),
+        new Date(deps.nowMs),
+        JSON.stringify({ ...result, reason, requestedBy }),
+      ],
+    );
+    return result;
+  });
+}
+
+/** Erase every ended call older than the retention period (a bounded batch per run). */
+export async function purgeExpired(
+  deps: ErasureDeps,
+  retentionDays: number,
+  batch = 100,
+): Promise<ErasureResult[]> {
+  if (retentionDays <= 0) return [];
+  const cutoff = new Date(deps.nowMs - retentionDays * 86_400_000);
+  const due = await deps.session.query<{ call_sid: string }>(
+    "SELECT call_sid FROM calls WHERE erased_at IS NULL AND ended_at IS NOT NULL AND ended_at < $1 ORDER BY ended_at LIMIT $2",
+    [cutoff, batch],
+  );
+  const out: ErasureResult[] = [];
+  for (const row of due.rows) out.push(await eraseCall(deps, row.call_sid, "retention", "retention-policy"));
+  return out;
+}
