@@ -27,7 +27,9 @@ import { configFor } from "../src/config/context";
 import type { FlowSnapshot } from "../src/flow/types";
 import { edgePortsFor } from "../src/lead/edge-ports";
 import { createLogger, type Logger } from "../src/lib/log";
-import { scoreAndStore } from "../src/qa/scorecard-store";
+import { transcriptObjectKey } from "../src/privacy/erasure";
+import { loadEvents, scoreAndStore } from "../src/qa/scorecard-store";
+import { assembleTranscript } from "../src/qa/transcript";
 import { EVENT_TYPES } from "../src/store/call-event";
 import { type CallState, type CallStateMirror, callStateTtlSeconds } from "../src/store/call-state";
 import { DurableObjectCallStateMirror } from "../src/store/do-state";
@@ -498,8 +500,20 @@ export class CallSession extends DurableObject<Env> {
     const { session, release } = await neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy })();
     try {
       await scoreAndStore(session, record.callSid);
+      // The transcript is kept with the call (next to its recording) once its audit trail is complete.
+      const events = (await loadEvents(session, [record.callSid])).get(record.callSid) ?? [];
+      const transcript = assembleTranscript(events, getFlow(record.meta.flowId));
+      await this.env.MEDIA.put(
+        transcriptObjectKey(record.callSid),
+        JSON.stringify({ callSid: record.callSid, transcript }),
+        {
+          httpMetadata: { contentType: "application/json" },
+        },
+      );
     } catch (err) {
-      this.log.warn("call scorecard not stored", { error: err instanceof Error ? err.message : String(err) });
+      this.log.warn("call scorecard or transcript not stored", {
+        error: err instanceof Error ? err.message : String(err),
+      });
     } finally {
       await release();
     }

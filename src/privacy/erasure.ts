@@ -7,6 +7,11 @@
 import { recordingObjectKey } from "../call/recording-store";
 import { inTransaction, type SqlSession } from "../store/sql-client";
 
+/** Where a call's assembled transcript is kept (beside `recordings/{callSid}.wav`). */
+export function transcriptObjectKey(callSid: string): string {
+  return `transcripts/${callSid}.json`;
+}
+
 /** Payload fields that carry what the caller said or personal details. */
 const PERSONAL_FIELDS = ["text", "value", "from", "to", "email", "name", "first_name", "phone", "transcript"];
 /** Events kept whole: the compliance record of consent and opt-out. */
@@ -34,6 +39,7 @@ export async function eraseCall(
   const key = recordingObjectKey(callSid);
   const existed = (await deps.bucket.head(key)) !== null;
   if (existed) await deps.bucket.delete(key);
+  await deps.bucket.delete(transcriptObjectKey(callSid));
   const removal = PERSONAL_FIELDS.map((_, i) => `- $${i + 3}::text`).join(" ");
   return inTransaction(deps.session, async () => {
     const redacted = await deps.session.query(

@@ -147,6 +147,10 @@ describe("a call over the media WebSocket", () => {
         callSid,
       ]);
       expect(cards).toHaveLength(1);
+      // The transcript is kept with the call, beside its recording.
+      const stored = await env.MEDIA.get(`transcripts/${callSid}.json`);
+      const body = (await stored?.json()) as { transcript: unknown[] } | undefined;
+      expect(body?.transcript.length).toBeGreaterThan(3);
     }, 10_000);
     // "yes speaking" and "the first one" are obvious; the qualifying answer needs the LLM.
     expect(turns.map((t) => t.path)).toEqual(["fast_path", "live", "fast_path"]);
