@@ -3,19 +3,19 @@ import { describe, expect, inject, it } from "vitest";
 import type { CallSession } from "../../durable-objects/call-session";
 import { pcmToMulawFrames, silence, tone } from "../../src/audio";
 import { auditTrail, query } from "../support/audit";
-import { fixture, newCallSid, ORIGIN, signedPost, TwilioMediaClient } from "../support/twilio-media-client";
+import {
+  fixture,
+  newCallSid,
+  ORIGIN,
+  scriptCaller,
+  signedPost,
+  TwilioMediaClient,
+} from "../support/twilio-media-client";
 
 const urls = inject("emulatorUrls");
 const speech = inject("speechFixtures");
 
-async function script(callSid: string, utterances: string[]): Promise<void> {
-  const res = await fetch(`${urls.deepgram}/__emulator/scripts`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ tag: callSid, utterances }),
-  });
-  expect(res.ok).toBe(true);
-}
+const script = scriptCaller;
 
 function stub(callSid: string): DurableObjectStub<CallSession> {
   return env.CALL_SESSION.get(env.CALL_SESSION.idFromName(callSid));

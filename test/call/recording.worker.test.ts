@@ -6,19 +6,11 @@ import { Recorder } from "../../src/call/recorder";
 import { MIN_PART_BYTES, RecordingUpload, recordingObjectKey } from "../../src/call/recording-store";
 import { recordingKey } from "../../src/routes/dashboard";
 import { auditTrail, callStub } from "../support/audit";
-import { fixture, TwilioMediaClient } from "../support/twilio-media-client";
+import { fixture, scriptCaller, TwilioMediaClient } from "../support/twilio-media-client";
 
-const urls = inject("emulatorUrls");
 const speech = inject("speechFixtures");
 
-async function script(callSid: string, utterances: string[]): Promise<void> {
-  const res = await fetch(`${urls.deepgram}/__emulator/scripts`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ tag: callSid, utterances }),
-  });
-  expect(res.ok).toBe(true);
-}
+const script = scriptCaller;
 
 const WINDOW = 160; // 20 ms
 

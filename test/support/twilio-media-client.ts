@@ -5,6 +5,7 @@
  * pending mark at once).
  */
 import { SELF } from "cloudflare:test";
+import { expect, inject } from "vitest";
 import { bytesToBase64, FRAME_BYTES, MULAW_SILENCE } from "../../src/audio/mulaw";
 import { LOCAL_CREDENTIALS } from "../../src/config/config";
 import { computeTwilioSignature } from "../../src/integrations/twilio-signature";
@@ -301,4 +302,14 @@ export function fixture(b64: string | undefined): Uint8Array {
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
+}
+
+/** Register what the Deepgram emulator will "recognise" for each caller speech segment of this call. */
+export async function scriptCaller(callSid: string, utterances: string[]): Promise<void> {
+  const res = await fetch(`${inject("emulatorUrls").deepgram}/__emulator/scripts`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ tag: callSid, utterances }),
+  });
+  expect(res.ok).toBe(true);
 }
