@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import WebSocket, { WebSocketServer } from "ws";
+import { encodeMulawSample } from "../audio/mulaw";
 import { ProviderError } from "../lib/errors";
-import { linearToMulaw } from "../providers/mulaw-energy";
 import type { OpenWebSocket, WebSocketLike } from "../providers/websocket";
 import { toMessageData } from "../providers/websocket";
 
@@ -183,7 +183,7 @@ export function synthesizeSpeech(text: string): Uint8Array {
     const f0 = 120 + (ch.charCodeAt(0) % 7) * 12;
     for (let i = 0; i < samplesPerChar; i++, n++) {
       if (!voiced) {
-        out[n] = linearToMulaw(((n * 7919) % 61) - 30);
+        out[n] = encodeMulawSample(((n * 7919) % 61) - 30);
         continue;
       }
       const t = n / 8000;
@@ -192,7 +192,7 @@ export function synthesizeSpeech(text: string): Uint8Array {
         Math.sin(2 * Math.PI * f0 * t) * 0.6 +
         Math.sin(4 * Math.PI * f0 * t) * 0.3 +
         Math.sin(6 * Math.PI * f0 * t) * 0.15;
-      out[n] = linearToMulaw(s * env * 9000);
+      out[n] = encodeMulawSample(s * env * 9000);
     }
   }
   return out;
@@ -201,6 +201,6 @@ export function synthesizeSpeech(text: string): Uint8Array {
 /** µ-law line silence (tiny noise so adaptive detectors have a floor). */
 export function silence(ms: number): Uint8Array {
   const out = new Uint8Array(ms * 8);
-  for (let i = 0; i < out.length; i++) out[i] = linearToMulaw(((i * 7919) % 41) - 20);
+  for (let i = 0; i < out.length; i++) out[i] = encodeMulawSample(((i * 7919) % 41) - 20);
   return out;
 }

@@ -1,37 +1,13 @@
-/** Pure G.711 µ-law codec and an adaptive energy speech segmenter (used by the REST STT fallback and the STT emulator). */
+/** An adaptive energy speech segmenter over µ-law frames (used by the REST STT fallback and the STT emulator). */
 
-const BIAS = 0x84;
-const CLIP = 32635;
-
-/** Decode one µ-law byte to a 16-bit linear sample. */
-export function mulawToLinear(byte: number): number {
-  const u = ~byte & 0xff;
-  const sign = u & 0x80;
-  const exponent = (u >> 4) & 0x07;
-  const mantissa = u & 0x0f;
-  const magnitude = (((mantissa << 3) + BIAS) << exponent) - BIAS;
-  return sign !== 0 ? -magnitude : magnitude;
-}
-
-/** Encode one 16-bit linear sample to a µ-law byte. */
-export function linearToMulaw(sample: number): number {
-  let s = Math.max(-32768, Math.min(32767, Math.round(sample)));
-  const sign = s < 0 ? 0x80 : 0;
-  if (s < 0) s = -s;
-  if (s > CLIP) s = CLIP;
-  s += BIAS;
-  let exponent = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = (s >> (exponent + 3)) & 0x0f;
-  return ~(sign | (exponent << 4) | mantissa) & 0xff;
-}
+import { decodeMulawSample } from "../audio/mulaw";
 
 /** Root-mean-square level of a µ-law frame in linear units. */
 export function mulawRms(frame: Uint8Array): number {
   if (frame.length === 0) return 0;
   let sum = 0;
   for (const b of frame) {
-    const v = mulawToLinear(b);
+    const v = decodeMulawSample(b);
     sum += v * v;
   }
   return Math.sqrt(sum / frame.length);
