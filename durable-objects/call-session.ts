@@ -85,6 +85,7 @@ export class CallSession extends DurableObject<Env> {
   private waking: Promise<CallEngine | null> | null = null;
   private readonly mirror: CallStateMirror;
   private mirrorChain: Promise<void> = Promise.resolve();
+  private lastMirrored = "";
   /** This call's recording in progress (only when the consent rule allows it). */
   private recording: CallRecording | null = null;
 
@@ -459,6 +460,11 @@ export class CallSession extends DurableObject<Env> {
   /** Mirror the live call state off the hot path, in order, so the latest transition wins. */
   private mirrorState(record: CallRecord): void {
     const state = liveCallState(record, Date.now());
+    // Events without a transition (latency records, barge-ins) leave the live state as it was: no write.
+    const { updated_at: _, ...content } = state;
+    const key = JSON.stringify(content);
+    if (key === this.lastMirrored) return;
+    this.lastMirrored = key;
     this.mirrorChain = this.mirrorChain.then(() =>
       this.mirror.put(state).catch((err: unknown) => {
         this.log.warn("call state mirror failed", {

@@ -107,29 +107,7 @@ export class Speaker {
     const { deps } = this;
     deps.tracker.setText(u.id, u.text);
     const chunker = createOutboundChunker({ utteranceId: u.id });
-    const sendChunks = async (chunks: ReturnType<typeof chunker.push>): Promise<boolean> => {
-      for (const chunk of chunks) {
-        if (generation !== this.generation) return false;
-        if (timing.firstFrameSentAtMs === null) {
-          // Playback gate: never start talking over a caller who has not finished.
-          for (let waited = 0; deps.callerSpeaking() && waited < 2_000; waited += deps.ttsGateMs) {
-            await sleep(deps.ttsGateMs);
-            if (generation !== this.generation) return false;
-          }
-          timing.firstFrameSentAtMs = deps.nowMs();
-        }
-        for (const frame of chunk.frames) {
-          deps.send({ event: "media", streamSid: deps.streamSid, media: { payload: bytesToBase64(frame) } });
-          deps.onFrameSent?.(u.id, frame);
-        }
-        deps.send({ event: "mark", streamSid: deps.streamSid, mark: { name: chunk.markName } });
-        deps.tracker.recordSent(
-          { utteranceId: u.id, markName: chunk.markName, byteCount: chunk.byteCount },
-          deps.nowMs(),
-        );
-      }
-      return true;
-    };
+    const sendChunks = (chunks: OutboundChunk[]) => this.sendChunks(u.id, chunks, timing, generation);
 
     const cached = await deps.cache.get(u.text).catch(() => null);
     if (cached) {
@@ -206,12 +184,11 @@ export class Speaker {
       for await (const bytes of ctx.audio) {
         if (generation !== this.generation) break;
         if (timing.firstByteAtMs === null) timing.firstByteAtMs = deps.nowMs();
-        for (const chunk of chunker.push(bytes)) this.sendChunk(id, chunk, timing);
+        if (!(await this.sendChunks(id, chunker.push(bytes), timing, generation))) break;
       }
       await feeding.catch(() => undefined);
       if (this.current?.contextId === id) this.current = null;
-      if (generation === this.generation)
-        for (const chunk of chunker.flush()) this.sendChunk(id, chunk, timing);
+      if (generation === this.generation) await this.sendChunks(id, chunker.flush(), timing, generation);
       deps.tracker.endUtterance(id);
       return { status: generation === this.generation ? "sent" : "cancelled", timing };
     } catch (err) {
@@ -225,18 +202,37 @@ export class Speaker {
     }
   }
 
-  private sendChunk(id: string, chunk: OutboundChunk, timing: SpeakTiming): void {
+  /**
+   * Send chunks in order, each as its frames then one mark. Before the reply's first frame the
+   * playback gate holds audio while the caller is still talking. False once the line was cancelled.
+   */
+  private async sendChunks(
+    id: string,
+    chunks: OutboundChunk[],
+    timing: SpeakTiming,
+    generation: number,
+  ): Promise<boolean> {
     const { deps } = this;
-    if (timing.firstFrameSentAtMs === null) timing.firstFrameSentAtMs = deps.nowMs();
-    for (const frame of chunk.frames) {
-      deps.send({ event: "media", streamSid: deps.streamSid, media: { payload: bytesToBase64(frame) } });
-      deps.onFrameSent?.(id, frame);
+    for (const chunk of chunks) {
+      if (generation !== this.generation) return false;
+      if (timing.firstFrameSentAtMs === null) {
+        for (let waited = 0; deps.callerSpeaking() && waited < 2_000; waited += deps.ttsGateMs) {
+          await sleep(deps.ttsGateMs);
+          if (generation !== this.generation) return false;
+        }
+        timing.firstFrameSentAtMs = deps.nowMs();
+      }
+      for (const frame of chunk.frames) {
+        deps.send({ event: "media", streamSid: deps.streamSid, media: { payload: bytesToBase64(frame) } });
+        deps.onFrameSent?.(id, frame);
+      }
+      deps.send({ event: "mark", streamSid: deps.streamSid, mark: { name: chunk.markName } });
+      deps.tracker.recordSent(
+        { utteranceId: id, markName: chunk.markName, byteCount: chunk.byteCount },
+        deps.nowMs(),
+      );
     }
-    deps.send({ event: "mark", streamSid: deps.streamSid, mark: { name: chunk.markName } });
-    deps.tracker.recordSent(
-      { utteranceId: id, markName: chunk.markName, byteCount: chunk.byteCount },
-      deps.nowMs(),
-    );
+    return true;
   }
 }
 
