@@ -20,7 +20,7 @@ import { liveCallState } from "../src/call/live-state";
 import type { CallIO, CallMeta, CallRecord } from "../src/call/ports";
 import { recordingAllowed } from "../src/call/recorder";
 import { type CallRecording, RECORDING_STORED_EVENT, startCallRecording } from "../src/call/recording-store";
-import { parseInboundFrame, type StartFrame } from "../src/call/twilio-frames";
+import { type InboundFrame, parseInboundFrame, type StartFrame } from "../src/call/twilio-frames";
 import { actionRunner, providerPorts, r2UtteranceCache, twilioClient } from "../src/call/wiring";
 import type { AppConfig } from "../src/config/config";
 import { configFor } from "../src/config/context";
@@ -132,6 +132,11 @@ export class CallSession extends DurableObject<Env> {
       return;
     }
     const frame = parsed.frame;
+    // The hot path: this instance already runs the call on this (verified) socket.
+    if (this.socket === ws && this.engine && frame.event !== "start" && frame.event !== "connected") {
+      await this.dispatch(this.engine, frame);
+      return;
+    }
     const attachment = ws.deserializeAttachment() as SocketAttachment;
     if (frame.event === "start") {
       if (attachment.started) return;
@@ -152,7 +157,10 @@ export class CallSession extends DurableObject<Env> {
     // Audio before a valid start (token checked) is never processed.
     if (!attachment.verified) return;
     const engine = this.socket === ws && this.engine ? this.engine : await this.wake(ws, attachment);
-    if (!engine) return;
+    if (engine) await this.dispatch(engine, frame);
+  }
+
+  private async dispatch(engine: CallEngine, frame: InboundFrame): Promise<void> {
     switch (frame.event) {
       case "media":
         engine.onMedia(frame.media.payload, frame.media.timestamp);

@@ -460,14 +460,17 @@ async function runOn(stack: EmulatorStack, options: ScriptedCallOptions): Promis
     const defaultAudio = options.speechFixture ?? "bc-okay";
     let transitionsSeen = -1;
     let lastLineAt = wallMs();
+    let marksAtLastLine = 0;
     for (const [i, line] of lines.entries()) {
       const gapMs = line.gapMs ?? 200;
       const ready = () => {
         if (line.bargeInAfterMs !== undefined) return peer.playingForMs() >= line.bargeInAfterMs;
         const snap = snapshot;
         if (snap?.phase !== "listening" || peer.idleForMs() < gapMs) return false;
-        // A new turn of the flow since the last line, or a long quiet (the flow ignored that line).
-        return snap.transitions !== transitionsSeen || wallMs() - lastLineAt > 3_000;
+        // The agent replied since the last line (its reply may still be in flight on a busy machine),
+        // or a long quiet (the flow ignored that line).
+        const replied = i === 0 || peer.marksReceived > marksAtLastLine;
+        return (snap.transitions !== transitionsSeen && replied) || wallMs() - lastLineAt > 3_000;
       };
       const ok = await until(() => ended || ready(), deadline);
       if (!ok) timedOut = true;
@@ -493,6 +496,7 @@ async function runOn(stack: EmulatorStack, options: ScriptedCallOptions): Promis
         }
       }
       lastLineAt = wallMs();
+      marksAtLastLine = peer.marksReceived;
     }
     if (!timedOut && !ended) {
       const waitUntil = options.hangupAfterMs === undefined ? deadline : wallMs() + options.hangupAfterMs;
@@ -699,6 +703,9 @@ export class ScriptedTwilioPeer {
     return now - this.playheadAt;
   }
 
+  /** Marks the agent has sent so far (one per chunk of speech). */
+  marksReceived = 0;
+
   /** A frame from the agent. */
   deliver(text: string): void {
     if (this.closed) return;
@@ -713,6 +720,7 @@ export class ScriptedTwilioPeer {
       this.playheadAt = Math.max(this.playheadAt, now) + bytes / 8 / this.opts.playbackSpeed;
       this.frames.push({ event: "media", bytes, ...at });
     } else if (f.event === "mark") {
+      this.marksReceived++;
       this.frames.push({ event: "mark", name: f.mark.name, ...at });
       this.playQueue.push({ mark: f.mark.name, endsAt: Math.max(this.playheadAt, now) });
       this.scheduleEcho();

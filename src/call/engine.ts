@@ -128,7 +128,7 @@ export class CallEngine {
       callerSpeaking: () => this.listener.speaking,
       ttsGateMs: opts.vadConfig.vad.ttsGateMs,
       // Recording: agent audio as sent (placed by the recorder's playhead).
-      onFrameSent: (_id, frame) => opts.recorder?.agent(frame, io.nowMs()),
+      onAudioSent: (_id, audio) => opts.recorder?.agent(audio, io.nowMs()),
     });
     this.listener = new Listener(
       opts.vadConfig,

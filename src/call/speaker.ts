@@ -39,8 +39,8 @@ export interface SpeakerDeps {
   /** Caller still talking: hold the first frame (TTS playback gate). */
   callerSpeaking(): boolean;
   ttsGateMs: number;
-  /** Recording hook: each agent frame as it is sent to Twilio. */
-  onFrameSent?: (utteranceId: string, frame: Uint8Array) => void;
+  /** Recording hook: each chunk of agent audio as it is sent to Twilio. */
+  onAudioSent?: (utteranceId: string, audio: Uint8Array) => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -222,10 +222,12 @@ export class Speaker {
         }
         timing.firstFrameSentAtMs = deps.nowMs();
       }
-      for (const frame of chunk.frames) {
-        deps.send({ event: "media", streamSid: deps.streamSid, media: { payload: bytesToBase64(frame) } });
-        deps.onFrameSent?.(id, frame);
-      }
+      deps.send({
+        event: "media",
+        streamSid: deps.streamSid,
+        media: { payload: bytesToBase64(chunk.audio) },
+      });
+      deps.onAudioSent?.(id, chunk.audio);
       deps.send({ event: "mark", streamSid: deps.streamSid, mark: { name: chunk.markName } });
       deps.tracker.recordSent(
         { utteranceId: id, markName: chunk.markName, byteCount: chunk.byteCount },

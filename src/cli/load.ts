@@ -10,17 +10,26 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { LOCAL_CREDENTIALS } from "../config/config";
 import { type LoadCallResult, runLoadCall } from "../load/load-call";
-import { clockTicksPerSecond, findWorkerdPids, sampleCpuTicks, sampleMemoryKb } from "../load/proc-reader";
+import {
+  clockTicksPerSecond,
+  findWorkerdPids,
+  sampleCpuTicks,
+  sampleMachineTicks,
+  sampleMemoryKb,
+} from "../load/proc-reader";
 import { cpuPerCallMinute } from "../load/proc-stats";
 import { buildLoadReport, formatLoadReport } from "../load/report";
 import { parseCallScript } from "../simulator/script";
 
-const USAGE = `usage: npm run load -- --calls N [--url http://127.0.0.1:8787] [--ramp-ms 2000]
+const USAGE = `usage: npm run load -- --calls N [--hold-s S] [--url http://127.0.0.1:8787] [--ramp-ms MS]
                          [--script src/simulator/examples/booking.json] [--json OUT]
                          [--endpointing-ms 500,500,600]
 
   --calls           concurrent calls, 1..500
-  --ramp-ms         spread the call starts evenly over this long (default 2000)
+  --hold-s          keep N calls up for S seconds: each slot places a new call as soon as its last
+                    one ends (default 0: one call per slot)
+  --ramp-ms         spread the first call starts evenly over this long (default 2000; with --hold-s,
+                    40000, about one booking call, so the callers' turns do not line up)
   --endpointing-ms  endpointing silence subtracted from each turn's latency for "our overhead",
                     per turn index, the last value repeating (default 500,500,600: the shipped
                     booking flow's greeting, qualify and book states)
@@ -40,6 +49,7 @@ async function main(): Promise<number> {
       calls: { type: "string" },
       url: { type: "string" },
       "ramp-ms": { type: "string" },
+      "hold-s": { type: "string" },
       script: { type: "string" },
       json: { type: "string" },
       "endpointing-ms": { type: "string" },
@@ -53,7 +63,10 @@ async function main(): Promise<number> {
   const calls = Number(values.calls);
   if (!Number.isInteger(calls) || calls < 1 || calls > MAX_CALLS)
     throw new Error(`--calls must be 1..${MAX_CALLS}`);
-  const rampMs = Number(values["ramp-ms"] ?? "2000");
+  const holdMs = Number(values["hold-s"] ?? "0") * 1000;
+  if (!Number.isFinite(holdMs) || holdMs < 0 || holdMs > 3_600_000)
+    throw new Error("--hold-s must be 0..3600");
+  const rampMs = Number(values["ramp-ms"] ?? (holdMs > 0 ? "40000" : "2000"));
   if (!Number.isFinite(rampMs) || rampMs < 0 || rampMs > 600_000)
     throw new Error("--ramp-ms must be 0..600000");
   const endpointingMs = (values["endpointing-ms"] ?? "500,500,600").split(",").map(Number);
@@ -88,6 +101,7 @@ async function main(): Promise<number> {
   const pids = findWorkerdPids(port);
   const ticksPerSecond = clockTicksPerSecond();
   const cpuBefore = sampleCpuTicks(pids);
+  const machineBefore = sampleMachineTicks();
   let peakRssKb = sampleMemoryKb(pids).rssKb;
   const sampler = setInterval(() => {
     peakRssKb = Math.max(peakRssKb, sampleMemoryKb(pids).rssKb);
@@ -95,7 +109,7 @@ async function main(): Promise<number> {
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   console.error(
-    `placing ${calls} calls over ${rampMs} ms on ${url}; workerd pids: ${pids.join(",") || "none found"}`,
+    `placing ${calls} ${holdMs > 0 ? `concurrent calls for ${holdMs / 1000} s` : "calls"} (starts over ${rampMs} ms) on ${url}; workerd pids: ${pids.join(",") || "none found"}`,
   );
   const target = {
     baseUrl: url,
@@ -105,32 +119,42 @@ async function main(): Promise<number> {
   };
   const t0 = Date.now();
   let done = 0;
-  const results: LoadCallResult[] = await Promise.all(
+  const results: LoadCallResult[] = [];
+  await Promise.all(
     Array.from({ length: calls }, async (_, i) => {
       await new Promise((r) => setTimeout(r, calls === 1 ? 0 : (rampMs * i) / (calls - 1)));
-      const r = await runLoadCall(target, script, { callTimeoutMs: 180_000 });
-      done++;
-      if (done % Math.max(1, Math.floor(calls / 10)) === 0 || done === calls) {
-        console.error(`${done}/${calls} calls finished (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-      }
-      return r;
+      do {
+        results.push(await runLoadCall(target, script, { callTimeoutMs: 180_000 }));
+        done++;
+        const every = holdMs > 0 ? calls : Math.max(1, Math.floor(calls / 10));
+        if (done % every === 0 || (holdMs === 0 && done === calls)) {
+          console.error(`${done} calls finished (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+        }
+      } while (Date.now() - t0 < holdMs);
     }),
   );
   const wallMs = Date.now() - t0;
   clearInterval(sampler);
   lag.disable();
   const cpuAfter = sampleCpuTicks(pids);
+  const machineAfter = sampleMachineTicks();
   const mem = sampleMemoryKb(pids);
   peakRssKb = Math.max(peakRssKb, mem.rssKb);
   const report = buildLoadReport(
     {
       calls,
+      placed: results.length,
+      holdMs,
       rampMs,
       url,
       script: scriptPath,
       endpointingMs,
       wallMs,
       generatorLagP99Ms: lag.count > 0 ? lag.percentile(99) / 1e6 : null,
+      machineBusy:
+        machineBefore && machineAfter && machineAfter.total > machineBefore.total
+          ? (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)
+          : null,
     },
     results,
     {

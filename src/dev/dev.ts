@@ -128,7 +128,14 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const wrangler = spawn("wrangler", args, {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    env: {
+      // Wrangler's local trace collector (on by default) writes every Worker invocation to SQLite with
+      // an fsync; a call is 50 WebSocket messages a second each way, which tripled the Worker's CPU per
+      // call. Off unless the developer asks for it (`X_LOCAL_OBSERVABILITY=true npm run dev`).
+      X_LOCAL_OBSERVABILITY: "false",
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+    },
   });
   const prefix = (chunk: Buffer) =>
     chunk

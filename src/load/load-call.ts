@@ -43,6 +43,9 @@ function openSocket(url: string, signature: string, timeoutMs: number): Promise<
     const ws = new WebSocket(url, {
       headers: { "x-twilio-signature": signature },
       handshakeTimeout: timeoutMs,
+      // Twilio's media client does not offer permessage-deflate; compressing every 20 ms frame would
+      // charge the Worker CPU a real call never costs.
+      perMessageDeflate: false,
     });
     ws.once("open", () => resolve(ws));
     ws.once("unexpected-response", (_req, res) => {

@@ -87,6 +87,16 @@ export function sampleMemoryKb(pids: readonly number[]): { rssKb: number; hwmKb:
   return { rssKb, hwmKb };
 }
 
+/** Busy and total jiffies of the whole machine (all cores), from the first line of /proc/stat. */
+export function sampleMachineTicks(): { busy: number; total: number } | null {
+  const line = read("/proc/stat")?.split("\n")[0];
+  if (!line?.startsWith("cpu ")) return null;
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
 /** Clock ticks per second (`getconf CLK_TCK`, 100 when unavailable). */
 export function clockTicksPerSecond(): number {
   try {

@@ -23,7 +23,12 @@ export interface CallOutcome {
 
 /** Run settings echoed in the report. */
 export interface LoadRunInfo {
+  /** Concurrent calls (slots). */
   calls: number;
+  /** Calls placed in all (more than `calls` when slots were held up with back-to-back calls). */
+  placed?: number;
+  /** How long each slot kept placing calls (0 = one call per slot). */
+  holdMs?: number;
   rampMs: number;
   url: string;
   script: string;
@@ -32,6 +37,8 @@ export interface LoadRunInfo {
   wallMs: number;
   /** Load generator event-loop delay p99 (ms): how late the simulated phones' own timers ran. */
   generatorLagP99Ms: number | null;
+  /** Share of the whole machine (all cores) busy during the run, 0..1: load generator, emulators and Worker together. */
+  machineBusy?: number | null;
 }
 
 /** The whole load report. */
@@ -116,7 +123,9 @@ export function formatLoadReport(r: LoadReport): string {
     `p50 ${ms(x.p50)}  p95 ${ms(x.p95)}  p99 ${ms(x.p99)}  max ${ms(x.max)}  (${x.count} turns)`;
   const cpu = r.workerd.cpu;
   const lines = [
-    `load: ${r.run.calls} calls ramped over ${r.run.rampMs} ms against ${r.run.url} (${r.run.script}), ${(r.run.wallMs / 1000).toFixed(1)} s wall`,
+    r.run.holdMs
+      ? `load: ${r.run.calls} concurrent calls held for ${Math.round(r.run.holdMs / 1000)} s (${r.run.placed ?? r.completed + r.failed} placed back to back, first starts spread over ${r.run.rampMs} ms) against ${r.run.url} (${r.run.script}), ${(r.run.wallMs / 1000).toFixed(1)} s wall`
+      : `load: ${r.run.calls} calls ramped over ${r.run.rampMs} ms against ${r.run.url} (${r.run.script}), ${(r.run.wallMs / 1000).toFixed(1)} s wall`,
     `calls: ${r.completed} completed, ${r.failed} failed`,
     ...Object.entries(r.errors).map(([e, n]) => `  ${n} × ${e}`),
     `turn latency (caller's last speech frame → agent's first audio frame): ${d(r.turnLatencyMs)}`,
@@ -126,7 +135,7 @@ export function formatLoadReport(r: LoadReport): string {
       ? `workerd CPU: ${Math.round(cpu.cpuMs)} ms over ${cpu.callMinutes.toFixed(2)} call-minutes = ${cpu.cpuMsPerCallMinute === null ? "-" : Math.round(cpu.cpuMsPerCallMinute)} ms per call-minute (pids ${r.workerd.pids.join(",")})`
       : "workerd CPU: not measured (no workerd process found under the wrangler tree serving the port)",
     `workerd memory: peak sampled RSS ${r.workerd.peakRssMb === null ? "-" : `${r.workerd.peakRssMb.toFixed(0)} MB`}, VmHWM ${r.workerd.vmHwmMb === null ? "-" : `${r.workerd.vmHwmMb.toFixed(0)} MB`} (lifetime peak)`,
-    `load generator event-loop delay p99: ${ms(r.run.generatorLagP99Ms)}`,
+    `load generator event-loop delay p99: ${ms(r.run.generatorLagP99Ms)}${r.run.machineBusy == null ? "" : `; machine CPU busy ${Math.round(r.run.machineBusy * 100)}% of all cores`}`,
   ];
   return lines.join("\n");
 }

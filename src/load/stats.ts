@@ -92,9 +92,10 @@ function splitMark(name: string): { utteranceId: string; index: number | null } 
  * caller's playback clock is replayed: frame i starts playing at max(arrival_i, end of frame i-1)
  * and lasts its audio length. Frame i is **late** when it arrives more than `gapThresholdMs` after
  * the previous frame finished playing — a gap the caller hears beyond what real-time pacing
- * explains. A `clear` ends the utterance (the buffer is flushed). Frames are **dropped** when a
- * chunk followed by another chunk of the same utterance holds fewer than `framesPerChunk` frames,
- * or when mark indices skip (each skipped index counts `framesPerChunk`).
+ * explains. A `media` message may carry several frames (the agent sends one per marked chunk); it
+ * counts as that many frames. A `clear` ends the utterance (the buffer is flushed). Frames are
+ * **dropped** when a chunk followed by another chunk of the same utterance holds fewer than
+ * `framesPerChunk` frames, or when mark indices skip (each skipped index counts `framesPerChunk`).
  */
 export function analyzeAgentFrames(
   messages: readonly AgentMessage[],
@@ -103,6 +104,8 @@ export function analyzeAgentFrames(
   const bytesPerMs = options.bytesPerMs ?? 8;
   const threshold = options.gapThresholdMs ?? 40;
   const perChunk = options.framesPerChunk ?? 5;
+  const frameBytes = (options.frameMs ?? 20) * bytesPerMs;
+  const framesIn = (bytes: number) => Math.max(1, Math.round(bytes / frameBytes));
   const out: FrameAnalysis = {
     utterances: 0,
     frames: 0,
@@ -120,7 +123,7 @@ export function analyzeAgentFrames(
     let playEnd: number | null = null;
     let prevAt: number | null = null;
     for (const f of current.frames) {
-      out.frames++;
+      out.frames += framesIn(f.bytes);
       if (prevAt !== null && f.atMs - prevAt > threshold) out.rawGaps++;
       if (playEnd !== null) {
         const underrun = f.atMs - playEnd;
@@ -148,7 +151,7 @@ export function analyzeAgentFrames(
         out.droppedFrames += Math.max(0, index - seg.chunkIndex - 1) * perChunk;
       }
       seg.frames.push(...pending);
-      lastChunkFrames = pending.length;
+      lastChunkFrames = pending.reduce((n, f) => n + framesIn(f.bytes), 0);
       pending = [];
       seg.chunkIndex = index;
       current = seg;

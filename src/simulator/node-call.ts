@@ -78,7 +78,10 @@ async function loadFixtures(script: CallScript, dirs: string[]): Promise<Map<str
 
 function openSocket(url: string, signature: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { "x-twilio-signature": signature } });
+    const ws = new WebSocket(url, {
+      headers: { "x-twilio-signature": signature },
+      perMessageDeflate: false, // as Twilio's media client: no compression
+    });
     ws.once("open", () => resolve(ws));
     ws.once("unexpected-response", (_req, res) => {
       reject(new Error(`media upgrade answered ${res.statusCode ?? "?"}`));

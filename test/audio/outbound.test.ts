@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createOutboundChunker } from "../../src/audio/outbound";
 
 describe("outbound chunker", () => {
-  it("turns any byte stream, in any split, into ordered 160-byte frames with marks, padding only the end", () => {
+  it("turns any byte stream, in any split, into ordered chunks of whole 160-byte frames with marks, padding only the end", () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ maxLength: 5000 }),
@@ -19,18 +19,15 @@ describe("outbound chunker", () => {
           }
           chunks.push(...chunker.push(audio.subarray(o)));
           chunks.push(...chunker.flush());
-          const frames = chunks.flatMap((c) => c.frames);
-          expect(frames.every((f) => f.length === 160)).toBe(true);
-          const out = frames.flatMap((f) => Array.from(f));
+          expect(chunks.every((c) => c.audio.length === c.frameCount * 160)).toBe(true);
+          const out = chunks.flatMap((c) => Array.from(c.audio));
           const expected = Array.from(audio);
           while (expected.length % 160 !== 0) expected.push(0xff);
           expect(out).toEqual(expected);
           expect(chunks.map((c) => c.markName)).toEqual(chunks.map((_c, i) => `u7:${i}`));
-          expect(chunks.slice(0, -1).every((c) => c.frames.length === framesPerChunk && !c.final)).toBe(true);
+          expect(chunks.slice(0, -1).every((c) => c.frameCount === framesPerChunk && !c.final)).toBe(true);
           expect(
-            chunks.every(
-              (c) => c.byteCount === c.frames.length * 160 && c.durationMs === c.frames.length * 20,
-            ),
+            chunks.every((c) => c.byteCount === c.audio.length && c.durationMs === c.frameCount * 20),
           ).toBe(true);
         },
       ),
@@ -50,7 +47,7 @@ describe("outbound chunker", () => {
     expect(c.pendingBytes).toBe(80);
     const [last] = c.flush();
     expect(last).toMatchObject({ markName: "a-1", byteCount: 160, final: true });
-    expect(Array.from(last?.frames[0]?.subarray(80) ?? [])).toEqual(new Array(80).fill(0xff));
+    expect(Array.from(last?.audio.subarray(80) ?? [])).toEqual(new Array(80).fill(0xff));
     expect(c.flush()).toEqual([]);
     expect(() => c.push(new Uint8Array(1))).toThrow();
   });

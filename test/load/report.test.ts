@@ -39,4 +39,15 @@ describe("load report", () => {
     expect(r.overheadMs).toMatchObject({ p50: 20, max: 40 });
     expect(formatLoadReport(r)).toContain("1 completed, 1 failed");
   });
+
+  it("describes a held run and the machine's load", () => {
+    const r = buildLoadReport(
+      { ...run, calls: 5, placed: 12, holdMs: 90_000, rampMs: 40_000, machineBusy: 0.42 },
+      [{ ok: true, error: null, durationMs: 30_000, turnLatenciesMs: [510], agentMessages: [] }],
+      { pids: [], cpu: null, peakRssMb: null, vmHwmMb: null },
+    );
+    const text = formatLoadReport(r);
+    expect(text).toContain("5 concurrent calls held for 90 s (12 placed back to back");
+    expect(text).toContain("machine CPU busy 42% of all cores");
+  });
 });

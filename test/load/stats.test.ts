@@ -83,4 +83,15 @@ describe("analyzeAgentFrames", () => {
   it("allows the utterance's last chunk to be short", () => {
     expect(analyzeAgentFrames([...chunk("u1", 0, 0, 0), ...chunk("u1", 1, 1, 0, 1)]).droppedFrames).toBe(0);
   });
+
+  it("counts a media message carrying a whole chunk as that many frames", () => {
+    const whole = (index: number, atMs: number, bytes: number): AgentMessage[] => [
+      { kind: "media", atMs, bytes },
+      { kind: "mark", atMs, name: `u1:${index}` },
+    ];
+    const msgs = [...whole(0, 0, 800), ...whole(1, 50, 800), ...whole(2, 100, 320)];
+    expect(analyzeAgentFrames(msgs)).toMatchObject({ frames: 12, droppedFrames: 0, lateFrames: 0 });
+    const short = [...whole(0, 0, 480), ...whole(1, 50, 800)];
+    expect(analyzeAgentFrames(short).droppedFrames).toBe(2);
+  });
 });
