@@ -4,12 +4,12 @@
  * and memory read from /proc. Loopback targets only.
  */
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { LOCAL_CREDENTIALS } from "../config/config";
-import { type LoadCallResult, runLoadCall } from "../load/load-call";
+import { type LoadCallResult, type LoadTarget, runLoadCall } from "../load/load-call";
 import {
   clockTicksPerSecond,
   findWorkerdPids,
@@ -18,14 +18,25 @@ import {
   sampleMemoryKb,
 } from "../load/proc-reader";
 import { cpuPerCallMinute } from "../load/proc-stats";
-import { buildLoadReport, formatLoadReport } from "../load/report";
-import { parseCallScript } from "../simulator/script";
+import { providerMsByTurn } from "../load/provider-time";
+import {
+  buildLoadReport,
+  formatLoadReport,
+  formatSweep,
+  type LoadReport,
+  summarizeSweep,
+} from "../load/report";
+import { fetchTurnRecords, type TurnRecordSource } from "../load/turn-records";
+import { type CallScript, parseCallScript } from "../simulator/script";
 
-const USAGE = `usage: npm run load -- --calls N [--hold-s S] [--url http://127.0.0.1:8787] [--ramp-ms MS]
-                         [--script src/simulator/examples/booking.json] [--json OUT]
-                         [--endpointing-ms 500,500,600]
+const USAGE = `usage: npm run load -- --calls N | --sweep N1,N2,... [--hold-s S] [--ramp-ms MS]
+                         [--url http://127.0.0.1:8787] [--script src/simulator/examples/booking.json]
+                         [--json OUT] [--endpointing-ms 500,500,600] [--limit-ms 20]
 
   --calls           concurrent calls, 1..500
+  --sweep           run each level in turn, then report the highest level whose p99 overhead stayed
+                    under --limit-ms (default 20) with no failed call and no late or dropped frame;
+                    writes bench-results/load-sweep.json (or --json), which \`npm run bench\` reads
   --hold-s          keep N calls up for S seconds: each slot places a new call as soon as its last
                     one ends (default 0: one call per slot)
   --ramp-ms         spread the first call starts evenly over this long (default 2000; with --hold-s,
@@ -36,6 +47,9 @@ const USAGE = `usage: npm run load -- --calls N [--hold-s S] [--url http://127.0
 Needs a running \`npm run dev\` (reads .data/dev-stack.json); loopback URLs only.`;
 
 const STACK_FILE = ".data/dev-stack.json";
+/** Where a sweep writes its figures; `npm run bench` reads them into its table. */
+const SWEEP_FILE = "bench-results/load-sweep.json";
+const SETTLE_MS = 5_000;
 const MAX_CALLS = 500;
 
 function loopback(url: string): boolean {
@@ -47,28 +61,32 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       calls: { type: "string" },
+      sweep: { type: "string" },
       url: { type: "string" },
       "ramp-ms": { type: "string" },
       "hold-s": { type: "string" },
       script: { type: "string" },
       json: { type: "string" },
       "endpointing-ms": { type: "string" },
+      "limit-ms": { type: "string" },
       help: { type: "boolean" },
     },
   });
-  if (values.help || values.calls === undefined) {
+  if (values.help || (values.calls === undefined) === (values.sweep === undefined)) {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  const calls = Number(values.calls);
-  if (!Number.isInteger(calls) || calls < 1 || calls > MAX_CALLS)
-    throw new Error(`--calls must be 1..${MAX_CALLS}`);
+  const levels = (values.sweep ?? values.calls ?? "").split(",").map(Number);
+  if (levels.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_CALLS))
+    throw new Error(`--calls and --sweep take call counts 1..${MAX_CALLS}`);
   const holdMs = Number(values["hold-s"] ?? "0") * 1000;
   if (!Number.isFinite(holdMs) || holdMs < 0 || holdMs > 3_600_000)
     throw new Error("--hold-s must be 0..3600");
   const rampMs = Number(values["ramp-ms"] ?? (holdMs > 0 ? "40000" : "2000"));
   if (!Number.isFinite(rampMs) || rampMs < 0 || rampMs > 600_000)
     throw new Error("--ramp-ms must be 0..600000");
+  const limitMs = Number(values["limit-ms"] ?? "20");
+  if (!Number.isFinite(limitMs) || limitMs <= 0) throw new Error("--limit-ms must be > 0");
   const endpointingMs = (values["endpointing-ms"] ?? "500,500,600").split(",").map(Number);
   if (endpointingMs.some((v) => !Number.isFinite(v) || v < 0))
     throw new Error("--endpointing-ms: numbers ≥ 0");
@@ -81,6 +99,8 @@ async function main(): Promise<number> {
   const stack = JSON.parse(await readFile(stackPath, "utf8")) as {
     workerUrl?: string;
     emulators?: { deepgram?: string };
+    databaseUrl?: string;
+    wsProxy?: string;
   };
   const url = values.url ?? stack.workerUrl ?? "http://127.0.0.1:8787";
   const deepgram = stack.emulators?.deepgram;
@@ -97,6 +117,65 @@ async function main(): Promise<number> {
   if (script.turns.some((t) => t.fixture !== undefined))
     throw new Error("load scripts use synthetic speech: no fixtures");
 
+  const target = {
+    baseUrl: url,
+    authToken: LOCAL_CREDENTIALS.twilioAuthToken,
+    accountSid: LOCAL_CREDENTIALS.twilioAccountSid,
+    deepgramEmulatorUrl: deepgram,
+  };
+  const run = (calls: number) =>
+    runLevel({
+      calls,
+      holdMs,
+      rampMs,
+      url,
+      target,
+      script,
+      scriptPath,
+      endpointingMs,
+      records: stack.databaseUrl ? { databaseUrl: stack.databaseUrl, wsProxyUrl: stack.wsProxy } : null,
+    });
+  if (values.sweep === undefined) {
+    const report = await run(levels[0] ?? 1);
+    console.log(formatLoadReport(report));
+    if (values.json) {
+      await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
+      console.error(`wrote ${values.json}`);
+    }
+    return report.failed === 0 ? 0 : 1;
+  }
+  const reports: LoadReport[] = [];
+  for (const calls of levels) {
+    const report = await run(calls);
+    console.log(`${formatLoadReport(report)}\n`);
+    reports.push(report);
+    await new Promise((r) => setTimeout(r, SETTLE_MS)); // let the Worker flush and go idle
+  }
+  const sweep = summarizeSweep(reports, limitMs);
+  console.log(formatSweep(sweep));
+  const out = values.json ?? SWEEP_FILE;
+  await mkdir(dirname(resolve(out)), { recursive: true });
+  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), ...sweep, reports }, null, 2)}\n`);
+  console.error(`wrote ${out}`);
+  return 0;
+}
+
+interface LevelOptions {
+  calls: number;
+  holdMs: number;
+  rampMs: number;
+  url: string;
+  target: LoadTarget;
+  script: CallScript;
+  scriptPath: string;
+  endpointingMs: number[];
+  /** Where the Worker's turn records land (provider time is subtracted from our overhead). */
+  records: TurnRecordSource | null;
+}
+
+/** Runs one load level: N concurrent calls (held or one wave), with workerd CPU and memory read from /proc. */
+async function runLevel(o: LevelOptions): Promise<LoadReport> {
+  const { calls, holdMs, rampMs, url, target, script, scriptPath, endpointingMs, records } = o;
   const port = Number(new URL(url).port || "80");
   const pids = findWorkerdPids(port);
   const ticksPerSecond = clockTicksPerSecond();
@@ -111,12 +190,6 @@ async function main(): Promise<number> {
   console.error(
     `placing ${calls} ${holdMs > 0 ? `concurrent calls for ${holdMs / 1000} s` : "calls"} (starts over ${rampMs} ms) on ${url}; workerd pids: ${pids.join(",") || "none found"}`,
   );
-  const target = {
-    baseUrl: url,
-    authToken: LOCAL_CREDENTIALS.twilioAuthToken,
-    accountSid: LOCAL_CREDENTIALS.twilioAccountSid,
-    deepgramEmulatorUrl: deepgram,
-  };
   const t0 = Date.now();
   let done = 0;
   const results: LoadCallResult[] = [];
@@ -140,7 +213,21 @@ async function main(): Promise<number> {
   const machineAfter = sampleMachineTicks();
   const mem = sampleMemoryKb(pids);
   peakRssKb = Math.max(peakRssKb, mem.rssKb);
-  const report = buildLoadReport(
+  const turns = await (records
+    ? fetchTurnRecords(
+        records,
+        results.map((r) => r.callSid),
+        script.turns.length,
+      ).catch((err: unknown) => {
+        console.error(`turn records not read (${err instanceof Error ? err.message : String(err)})`);
+        return null;
+      })
+    : null);
+  const outcomes = results.map((r) => ({
+    ...r,
+    providerMs: providerMsByTurn(turns?.get(r.callSid) ?? [], script.turns.length),
+  }));
+  return buildLoadReport(
     {
       calls,
       placed: results.length,
@@ -156,7 +243,7 @@ async function main(): Promise<number> {
           ? (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)
           : null,
     },
-    results,
+    outcomes,
     {
       pids,
       cpu:
@@ -172,12 +259,6 @@ async function main(): Promise<number> {
       vmHwmMb: pids.length > 0 ? mem.hwmKb / 1024 : null,
     },
   );
-  console.log(formatLoadReport(report));
-  if (values.json) {
-    await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
-    console.error(`wrote ${values.json}`);
-  }
-  return report.failed === 0 ? 0 : 1;
 }
 
 main().then(

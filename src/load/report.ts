@@ -19,6 +19,8 @@ export interface CallOutcome {
   durationMs: number;
   turnLatenciesMs: (number | null)[];
   agentMessages: AgentMessage[];
+  /** Per scripted turn, the provider time the Worker measured (LLM, TTS); null = not attributed. */
+  providerMs?: (number | null)[];
 }
 
 /** Run settings echoed in the report. */
@@ -48,7 +50,12 @@ export interface LoadReport {
   failed: number;
   errors: Record<string, number>;
   turnLatencyMs: Distribution;
+  /** Latency beyond the endpointing silence: our overhead plus the providers' (emulators') time. */
+  beyondEndpointingMs: Distribution;
+  /** Latency beyond the endpointing silence, less the provider time the Worker measured. */
   overheadMs: Distribution;
+  /** Turns whose provider time was known (the rest count it as ours). */
+  attributedTurns: number;
   frames: {
     utterances: number;
     frames: number;
@@ -77,7 +84,9 @@ export function buildLoadReport(
   workerd: LoadReport["workerd"],
 ): LoadReport {
   const latencies: number[] = [];
+  const beyond: number[] = [];
   const overheads: number[] = [];
+  let attributedTurns = 0;
   const errors: Record<string, number> = {};
   const frames = {
     utterances: 0,
@@ -92,7 +101,10 @@ export function buildLoadReport(
     for (const [i, l] of c.turnLatenciesMs.entries()) {
       if (l === null) continue;
       latencies.push(l);
-      overheads.push(turnOverheadMs(l, endpointingFor(run.endpointingMs, i)));
+      const provider = c.providerMs?.[i] ?? null;
+      if (provider !== null) attributedTurns++;
+      beyond.push(turnOverheadMs(l, endpointingFor(run.endpointingMs, i)));
+      overheads.push(turnOverheadMs(l, endpointingFor(run.endpointingMs, i), provider ?? 0));
     }
     const f = analyzeAgentFrames(c.agentMessages);
     frames.utterances += f.utterances;
@@ -109,7 +121,9 @@ export function buildLoadReport(
     failed: calls.length - completed,
     errors,
     turnLatencyMs: distribution(latencies),
+    beyondEndpointingMs: distribution(beyond),
     overheadMs: distribution(overheads),
+    attributedTurns,
     frames: { ...frames, worstUnderrunMs: Math.round(frames.worstUnderrunMs) },
     workerd,
   };
@@ -129,7 +143,8 @@ export function formatLoadReport(r: LoadReport): string {
     `calls: ${r.completed} completed, ${r.failed} failed`,
     ...Object.entries(r.errors).map(([e, n]) => `  ${n} × ${e}`),
     `turn latency (caller's last speech frame → agent's first audio frame): ${d(r.turnLatencyMs)}`,
-    `our overhead (latency − endpointing silence ${r.run.endpointingMs.join("/")} ms per turn; emulator delays 0): ${d(r.overheadMs)}`,
+    `beyond endpointing (latency − endpointing silence ${r.run.endpointingMs.join("/")} ms per turn): ${d(r.beyondEndpointingMs)}`,
+    `our overhead (beyond endpointing − LLM/TTS provider time the Worker measured; ${r.attributedTurns} of ${r.turnLatencyMs.count} turns attributed): ${d(r.overheadMs)}`,
     `outbound frames: ${r.frames.frames} in ${r.frames.utterances} utterances; late (playback underrun > 40 ms) ${r.frames.lateFrames}, dropped ${r.frames.droppedFrames}, worst underrun ${r.frames.worstUnderrunMs} ms; raw arrival gaps > 40 ms ${r.frames.rawGapsOver40Ms}`,
     cpu
       ? `workerd CPU: ${Math.round(cpu.cpuMs)} ms over ${cpu.callMinutes.toFixed(2)} call-minutes = ${cpu.cpuMsPerCallMinute === null ? "-" : Math.round(cpu.cpuMsPerCallMinute)} ms per call-minute (pids ${r.workerd.pids.join(",")})`
@@ -138,4 +153,72 @@ export function formatLoadReport(r: LoadReport): string {
     `load generator event-loop delay p99: ${ms(r.run.generatorLagP99Ms)}${r.run.machineBusy == null ? "" : `; machine CPU busy ${Math.round(r.run.machineBusy * 100)}% of all cores`}`,
   ];
   return lines.join("\n");
+}
+
+/** One level of a sweep, as the summary table shows it. */
+export interface SweepLevel {
+  calls: number;
+  placed: number;
+  failed: number;
+  overheadP99Ms: number | null;
+  latencyP99Ms: number | null;
+  lateOrDroppedFrames: number;
+  cpuMsPerCallMinute: number | null;
+  peakRssMb: number | null;
+  machineBusy: number | null;
+  /** Within the limit: every call completed, no late or dropped frame, p99 overhead under the limit. */
+  ok: boolean;
+}
+
+/** A sweep's levels and its headroom: the highest level that, with every lower level, stayed within the limit. */
+export interface SweepSummary {
+  limitMs: number;
+  levels: SweepLevel[];
+  headroomCalls: number | null;
+}
+
+/** Summarise a sweep (levels in any order). */
+export function summarizeSweep(reports: readonly LoadReport[], limitMs: number): SweepSummary {
+  const levels = reports
+    .map((r): SweepLevel => {
+      const lateOrDropped = r.frames.lateFrames + r.frames.droppedFrames;
+      const p99 = r.overheadMs.p99;
+      return {
+        calls: r.run.calls,
+        placed: r.run.placed ?? r.completed + r.failed,
+        failed: r.failed,
+        overheadP99Ms: p99,
+        latencyP99Ms: r.turnLatencyMs.p99,
+        lateOrDroppedFrames: lateOrDropped,
+        cpuMsPerCallMinute: r.workerd.cpu?.cpuMsPerCallMinute ?? null,
+        peakRssMb: r.workerd.peakRssMb,
+        machineBusy: r.run.machineBusy ?? null,
+        ok: r.failed === 0 && lateOrDropped === 0 && p99 !== null && p99 < limitMs,
+      };
+    })
+    .sort((a, b) => a.calls - b.calls);
+  let headroomCalls: number | null = null;
+  for (const l of levels) {
+    if (!l.ok) break;
+    headroomCalls = l.calls;
+  }
+  return { limitMs, levels, headroomCalls };
+}
+
+/** The sweep as a Markdown table plus the headroom line. */
+export function formatSweep(s: SweepSummary): string {
+  const cell = (v: number | null, unit = "") => (v === null ? "-" : `${Math.round(v)}${unit}`);
+  const rows = s.levels.map(
+    (l) =>
+      `| ${l.calls} | ${l.placed} | ${l.failed} | ${cell(l.latencyP99Ms, " ms")} | ${cell(l.overheadP99Ms, " ms")} | ${l.lateOrDroppedFrames} | ${cell(l.cpuMsPerCallMinute, " ms")} | ${cell(l.peakRssMb, " MB")} | ${l.machineBusy === null ? "-" : `${Math.round(l.machineBusy * 100)}%`} | ${l.ok ? "yes" : "no"} |`,
+  );
+  return [
+    "| concurrent calls | placed | failed | turn latency p99 | our overhead p99 | late/dropped frames | workerd CPU per call-minute | workerd peak RSS | machine CPU | within limit |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ...rows,
+    "",
+    s.headroomCalls === null
+      ? `headroom: no level kept p99 overhead under ${s.limitMs} ms with every call completed and no late or dropped frame`
+      : `headroom: ${s.headroomCalls} concurrent calls (highest level that, with every level below it, kept p99 overhead under ${s.limitMs} ms, every call completed, no late or dropped frame)`,
+  ].join("\n");
 }

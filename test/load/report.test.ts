@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { buildLoadReport, endpointingFor, formatLoadReport } from "../../src/load/report";
+import {
+  buildLoadReport,
+  endpointingFor,
+  formatLoadReport,
+  formatSweep,
+  summarizeSweep,
+} from "../../src/load/report";
 
 const run = {
   calls: 2,
@@ -49,5 +55,41 @@ describe("load report", () => {
     const text = formatLoadReport(r);
     expect(text).toContain("5 concurrent calls held for 90 s (12 placed back to back");
     expect(text).toContain("machine CPU busy 42% of all cores");
+  });
+
+  it("finds the sweep's headroom: the highest level that, with every level below, stayed within the limit", () => {
+    const level = (calls: number, latencies: number[], failed = false) =>
+      buildLoadReport(
+        { ...run, calls, holdMs: 60_000 },
+        [
+          {
+            ok: !failed,
+            error: failed ? "no reply" : null,
+            durationMs: 40_000,
+            turnLatenciesMs: latencies,
+            agentMessages: [],
+          },
+        ],
+        {
+          pids: [1],
+          cpu: { cpuMs: 900, callMinutes: 0.5, cpuMsPerCallMinute: 1800 },
+          peakRssMb: 200,
+          vmHwmMb: 210,
+        },
+      );
+    // endpointing 500/600: overheads 10/15 ms (ok), 30 ms (over), 5 ms but a failed call.
+    const sweep = summarizeSweep(
+      [level(20, [530]), level(1, [510, 615]), level(10, [515]), level(50, [505], true)],
+      20,
+    );
+    expect(sweep.levels.map((l) => [l.calls, l.ok])).toEqual([
+      [1, true],
+      [10, true],
+      [20, false],
+      [50, false],
+    ]);
+    expect(sweep.headroomCalls).toBe(10);
+    expect(formatSweep(sweep)).toContain("headroom: 10 concurrent calls");
+    expect(summarizeSweep([level(5, [560])], 20).headroomCalls).toBeNull();
   });
 });

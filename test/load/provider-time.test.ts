@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { providerMs, providerMsByTurn } from "../../src/load/provider-time";
+
+const base = { startMs: 0, speechEndMs: 0, sttFinalMs: 500, endpointMs: 500 };
+
+describe("providerMs", () => {
+  it("is zero for a fast-path turn served from the cache", () => {
+    expect(providerMs({ ...base, fastPath: true, fastPathMs: 501, cacheHit: true, cacheReadyMs: 504 })).toBe(
+      0,
+    );
+  });
+  it("counts the LLM decision for a cached reply, not the cache read", () => {
+    expect(providerMs({ ...base, llmFirstTokenMs: 640, cacheHit: true, cacheReadyMs: 650 })).toBe(140);
+  });
+  it("counts LLM and TTS up to the first audio for a live turn", () => {
+    expect(providerMs({ ...base, llmFirstTokenMs: 640, ttsFirstByteMs: 900 })).toBe(400);
+  });
+  it("leaves the fast-path classifier's own time in our overhead", () => {
+    expect(providerMs({ ...base, fastPath: true, fastPathMs: 503, ttsFirstByteMs: 783 })).toBe(280);
+  });
+});
+
+describe("providerMsByTurn", () => {
+  const rec = (turn: number, llm: number) => ({
+    turn,
+    record: { ...base, llmFirstTokenMs: 500 + llm, cacheHit: true as const },
+  });
+  it("lines records up with the script by turn number", () => {
+    expect(providerMsByTurn([rec(2, 30), rec(1, 10)], 2)).toEqual([10, 30]);
+  });
+  it("gives up on a call whose turns do not match the script", () => {
+    expect(providerMsByTurn([rec(1, 10)], 2)).toEqual([null, null]);
+    expect(providerMsByTurn([rec(1, 10), rec(3, 10)], 2)).toEqual([null, null]);
+  });
+});
