@@ -39,6 +39,7 @@ const MODULES: readonly BenchModule[] = [
     exportName: "runTurnLatencyBench",
     notesExport: "TURN_LATENCY_NOTES",
   },
+  { source: "load", file: "../bench/load-bench.ts", exportName: "runLoadBench", notesExport: "LOAD_NOTES" },
 ];
 
 interface Row extends BenchResult {
@@ -161,6 +162,11 @@ async function main(): Promise<number> {
       outcomes.push({ source: m.source, status: "ok", durationMs: Math.round(performance.now() - t0) });
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
+      if (err instanceof Error && err.name === "BenchSkip") {
+        outcomes.push({ source: m.source, status: "skipped", durationMs: 0, detail });
+        process.stderr.write(`bench: ${m.source} skipped: ${detail}\n`);
+        continue;
+      }
       outcomes.push({
         source: m.source,
         status: "crashed",

@@ -42,7 +42,18 @@ export interface DeepgramConnectionRecord {
   audioBytes: number;
   controlMessages: string[];
   sent: unknown[];
+  /** Every final result: the audio time that triggered it and the wall-clock time it left (load tests). */
+  finals: EmittedFinal[];
   closeCode?: number;
+}
+
+/** A final result as the emulator emitted it. */
+export interface EmittedFinal {
+  /** Audio time (ms since the stream's first byte) at which the final was decided. */
+  audioMs: number;
+  /** Wall clock (epoch ms) when the message was written to the socket. */
+  sentAtMs: number;
+  speechFinal: boolean;
 }
 
 /** A running Deepgram emulator. */
@@ -127,12 +138,13 @@ class ListenSession {
     this.idleTimer = setTimeout(() => this.closeWith(1011, "NET-0001"), this.state.idleTimeoutMs);
   }
 
-  private send(msg: Record<string, unknown>, delayMs = 0): void {
+  private send(msg: Record<string, unknown>, delayMs = 0, final?: Omit<EmittedFinal, "sentAtMs">): void {
     this.outbox = this.outbox.then(async () => {
       await delay(delayMs);
       if (this.closed) return;
       this.record.sent.push(msg);
       this.ws.send(JSON.stringify(msg));
+      if (final) this.record.finals.push({ ...final, sentAtMs: Date.now() });
     });
   }
 
@@ -178,7 +190,7 @@ class ListenSession {
     });
     this.lastFinalEndMs = endMs;
     if (seg !== undefined) seg.finalized = true;
-    this.send(msg, this.state.finalDelayMs);
+    this.send(msg, this.state.finalDelayMs, { audioMs: nowMs, speechFinal });
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -281,7 +293,10 @@ function authKey(req: IncomingMessage): string {
   return m?.[2] ?? "";
 }
 
-/** Start the Deepgram emulator. Control API: `POST /__emulator/scripts|faults|latency|reset`, `GET /__emulator/requests`. */
+/**
+ * Start the Deepgram emulator. Control API: `POST /__emulator/scripts|faults|latency|reset`,
+ * `GET /__emulator/requests`, `GET /__emulator/finals?tag=T` (when each final left, for load tests).
+ */
 export async function startDeepgramEmulator(
   options: DeepgramEmulatorOptions = {},
 ): Promise<DeepgramEmulator> {
@@ -320,6 +335,13 @@ export async function startDeepgramEmulator(
           sendJson(res, 200, { ok: true });
         } else if (req.method === "GET" && url.pathname === "/__emulator/requests") {
           sendJson(res, 200, { connections: state.records });
+        } else if (req.method === "GET" && url.pathname === "/__emulator/finals") {
+          const tag = url.searchParams.get("tag") ?? "";
+          const finals = state.records
+            .filter((r) => r.query.tag === tag)
+            .flatMap((r) => r.finals)
+            .sort((a, b) => a.sentAtMs - b.sentAtMs);
+          sendJson(res, 200, { finals });
         } else {
           sendJson(res, 404, { err_code: "NOT_FOUND", err_msg: "Not found", request_id: randomUUID() });
         }
@@ -367,6 +389,7 @@ export async function startDeepgramEmulator(
             audioBytes: 0,
             controlMessages: [],
             sent: [],
+            finals: [],
           };
           state.records.push(record);
           new ListenSession(ws, record, state);

@@ -16,7 +16,7 @@ import {
   randomCallSid,
   streamSignature,
 } from "../simulator/twilio-call";
-import type { AgentMessage } from "./stats";
+import { type AgentMessage, type FinalSent, sinceFinalMs } from "./stats";
 
 /** Where the local stack is. */
 export interface LoadTarget {
@@ -34,6 +34,8 @@ export interface LoadCallResult {
   durationMs: number;
   /** Per scripted turn: caller's last speech frame → agent's first media frame (null = no reply). */
   turnLatenciesMs: (number | null)[];
+  /** Per scripted turn: the STT final leaving the emulator → agent's first media frame (null = unknown). */
+  sinceFinalMs: (number | null)[];
   agentMessages: AgentMessage[];
   closedCode: number | null;
 }
@@ -61,6 +63,15 @@ function mediaBytes(b64: string): number {
   return Math.floor((b64.length * 3) / 4) - padding;
 }
 
+/** When the STT emulator sent each final for this call (its `tag` is the call SID). */
+async function emittedFinals(deepgramUrl: string, callSid: string): Promise<FinalSent[]> {
+  const url = new URL("/__emulator/finals", deepgramUrl);
+  url.searchParams.set("tag", callSid);
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`finals: ${res.status}`);
+  return ((await res.json()) as { finals: FinalSent[] }).finals;
+}
+
 /** Place one call with speech synthesised from the script's `say` text (local stack only). */
 export async function runLoadCall(
   target: LoadTarget,
@@ -72,12 +83,18 @@ export async function runLoadCall(
   const startedAt = Date.now();
   let peer: MediaPeer | null = null;
   let ws: WebSocket | null = null;
-  const result = (ok: boolean, error: string | null, latencies: (number | null)[]): LoadCallResult => ({
+  const result = (
+    ok: boolean,
+    error: string | null,
+    latencies: (number | null)[],
+    fromFinal: (number | null)[] = [],
+  ): LoadCallResult => ({
     callSid,
     ok,
     error,
     durationMs: Date.now() - (peer?.startedAtMs ?? startedAt),
     turnLatenciesMs: latencies,
+    sinceFinalMs: fromFinal,
     agentMessages,
     closedCode: peer?.closed?.code ?? null,
   });
@@ -156,12 +173,14 @@ export async function runLoadCall(
       const spoken = turns.filter((t) => t.speechEndAtMs !== null);
       const missing = spoken.filter((t) => t.latencyMs === null).length;
       const complete = turns.length === script.turns.length && missing === 0;
+      const finals = await emittedFinals(target.deepgramEmulatorUrl, callSid).catch(() => []);
       return result(
         complete,
         complete
           ? null
           : `${missing} turn(s) without an agent reply, ${turns.length}/${script.turns.length} turns run`,
         latencies,
+        sinceFinalMs(turns, finals),
       );
     } finally {
       clearTimeout(timer);

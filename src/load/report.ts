@@ -21,6 +21,8 @@ export interface CallOutcome {
   agentMessages: AgentMessage[];
   /** Per scripted turn, the provider time the Worker measured (LLM, TTS); null = not attributed. */
   providerMs?: (number | null)[];
+  /** Per scripted turn, the STT final leaving the provider → the agent's first audio at the phone. */
+  sinceFinalMs?: (number | null)[];
 }
 
 /** Run settings echoed in the report. */
@@ -52,9 +54,12 @@ export interface LoadReport {
   turnLatencyMs: Distribution;
   /** Latency beyond the endpointing silence: our overhead plus the providers' (emulators') time. */
   beyondEndpointingMs: Distribution;
-  /** Latency beyond the endpointing silence, less the provider time the Worker measured. */
+  /**
+   * Our overhead: from the STT final leaving the provider to the agent's first audio at the phone,
+   * less the LLM/TTS time the Worker measured. Unattributed turns use the latency beyond endpointing.
+   */
   overheadMs: Distribution;
-  /** Turns whose provider time was known (the rest count it as ours). */
+  /** Turns whose final and provider time were both known. */
   attributedTurns: number;
   frames: {
     utterances: number;
@@ -102,9 +107,15 @@ export function buildLoadReport(
       if (l === null) continue;
       latencies.push(l);
       const provider = c.providerMs?.[i] ?? null;
-      if (provider !== null) attributedTurns++;
+      const fromFinal = c.sinceFinalMs?.[i] ?? null;
       beyond.push(turnOverheadMs(l, endpointingFor(run.endpointingMs, i)));
-      overheads.push(turnOverheadMs(l, endpointingFor(run.endpointingMs, i), provider ?? 0));
+      if (provider !== null && fromFinal !== null) {
+        attributedTurns++;
+        overheads.push(fromFinal - provider);
+      } else {
+        // Unattributed: everything beyond the endpointing silence counts as ours.
+        overheads.push(turnOverheadMs(l, endpointingFor(run.endpointingMs, i), provider ?? 0));
+      }
     }
     const f = analyzeAgentFrames(c.agentMessages);
     frames.utterances += f.utterances;
@@ -144,7 +155,7 @@ export function formatLoadReport(r: LoadReport): string {
     ...Object.entries(r.errors).map(([e, n]) => `  ${n} × ${e}`),
     `turn latency (caller's last speech frame → agent's first audio frame): ${d(r.turnLatencyMs)}`,
     `beyond endpointing (latency − endpointing silence ${r.run.endpointingMs.join("/")} ms per turn): ${d(r.beyondEndpointingMs)}`,
-    `our overhead (beyond endpointing − LLM/TTS provider time the Worker measured; ${r.attributedTurns} of ${r.turnLatencyMs.count} turns attributed): ${d(r.overheadMs)}`,
+    `our overhead (STT final sent → agent's first audio at the phone, less the LLM/TTS time the Worker measured; ${r.attributedTurns} of ${r.turnLatencyMs.count} turns attributed): ${d(r.overheadMs)}`,
     `outbound frames: ${r.frames.frames} in ${r.frames.utterances} utterances; late (playback underrun > 40 ms) ${r.frames.lateFrames}, dropped ${r.frames.droppedFrames}, worst underrun ${r.frames.worstUnderrunMs} ms; raw arrival gaps > 40 ms ${r.frames.rawGapsOver40Ms}`,
     cpu
       ? `workerd CPU: ${Math.round(cpu.cpuMs)} ms over ${cpu.callMinutes.toFixed(2)} call-minutes = ${cpu.cpuMsPerCallMinute === null ? "-" : Math.round(cpu.cpuMsPerCallMinute)} ms per call-minute (pids ${r.workerd.pids.join(",")})`

@@ -160,3 +160,28 @@ export function analyzeAgentFrames(
   finish();
   return out;
 }
+
+/** A final transcript as the STT emulator reports it (wall-clock time it left). */
+export interface FinalSent {
+  sentAtMs: number;
+  speechFinal: boolean;
+}
+
+/**
+ * Per turn, the time from the STT final that ended the caller's turn leaving the provider to the
+ * agent's first audio reaching the phone: the final is the last `speech_final` sent between the
+ * caller's last speech frame and that audio. Null when the turn had no reply or no such final.
+ */
+export function sinceFinalMs(
+  turns: readonly { speechEndAtMs: number | null; agentReplyAtMs: number | null }[],
+  finals: readonly FinalSent[],
+): (number | null)[] {
+  return turns.map((t) => {
+    if (t.speechEndAtMs === null || t.agentReplyAtMs === null) return null;
+    let last: number | null = null;
+    for (const f of finals) {
+      if (f.speechFinal && f.sentAtMs >= t.speechEndAtMs && f.sentAtMs <= t.agentReplyAtMs) last = f.sentAtMs;
+    }
+    return last === null ? null : t.agentReplyAtMs - last;
+  });
+}

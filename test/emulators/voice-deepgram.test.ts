@@ -53,6 +53,31 @@ describe("Deepgram emulator wire protocol", () => {
     expect(c.messages.find((m) => m.type === "Results")).toMatchObject({ speech_final: true });
   });
 
+  it("tells a load test when each final left and at what audio time it was decided", async () => {
+    const c = open("encoding=mulaw&sample_rate=8000&endpointing=300&tag=load-1");
+    await c.opened;
+    const before = Date.now();
+    c.ws.send(silence(100));
+    const speech = synthesizeSpeech("hi there");
+    c.ws.send(speech);
+    c.ws.send(silence(400));
+    c.ws.send(JSON.stringify({ type: "CloseStream" }));
+    await c.closed;
+    const other = await (await fetch(`${emu.url}/__emulator/finals?tag=other`)).json();
+    expect(other).toEqual({ finals: [] });
+    const { finals } = (await (await fetch(`${emu.url}/__emulator/finals?tag=load-1`)).json()) as {
+      finals: { audioMs: number; sentAtMs: number; speechFinal: boolean }[];
+    };
+    expect(finals).toHaveLength(1);
+    const [f] = finals;
+    expect(f?.speechFinal).toBe(true);
+    // Decided once 300 ms of silence followed the speech: after it, before the audio ran out.
+    const speechEndMs = 100 + speech.length / 8;
+    expect(f?.audioMs).toBeGreaterThanOrEqual(speechEndMs + 300 - 40);
+    expect(f?.audioMs).toBeLessThanOrEqual(speechEndMs + 400);
+    expect(f?.sentAtMs).toBeGreaterThanOrEqual(before);
+  });
+
   it("closes an idle stream with 1011 NET-0001", async () => {
     const c = open("encoding=mulaw&sample_rate=8000");
     await c.opened;

@@ -92,4 +92,34 @@ describe("load report", () => {
     expect(formatSweep(sweep)).toContain("headroom: 10 concurrent calls");
     expect(summarizeSweep([level(5, [560])], 20).headroomCalls).toBeNull();
   });
+
+  it("takes our overhead from the STT final to the first audio, less provider time, where both are known", () => {
+    const r = buildLoadReport(
+      run,
+      [
+        {
+          ok: true,
+          error: null,
+          durationMs: 30_000,
+          turnLatenciesMs: [530, 1_000],
+          sinceFinalMs: [12, 410],
+          providerMs: [0, 400],
+          agentMessages: [],
+        },
+        // No final known: falls back to latency beyond endpointing (560 - 500).
+        {
+          ok: true,
+          error: null,
+          durationMs: 30_000,
+          turnLatenciesMs: [560],
+          providerMs: [0],
+          agentMessages: [],
+        },
+      ],
+      { pids: [], cpu: null, peakRssMb: null, vmHwmMb: null },
+    );
+    expect(r.attributedTurns).toBe(2);
+    expect(r.overheadMs).toMatchObject({ count: 3, p50: 12, max: 60 });
+    expect(r.beyondEndpointingMs.max).toBe(400);
+  });
 });

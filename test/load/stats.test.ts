@@ -4,6 +4,7 @@ import {
   analyzeAgentFrames,
   distribution,
   percentile,
+  sinceFinalMs,
   turnOverheadMs,
 } from "../../src/load/stats";
 
@@ -93,5 +94,22 @@ describe("analyzeAgentFrames", () => {
     expect(analyzeAgentFrames(msgs)).toMatchObject({ frames: 12, droppedFrames: 0, lateFrames: 0 });
     const short = [...whole(0, 0, 480), ...whole(1, 50, 800)];
     expect(analyzeAgentFrames(short).droppedFrames).toBe(2);
+  });
+});
+
+describe("sinceFinalMs", () => {
+  it("measures from the last speech_final sent inside the turn's window", () => {
+    const turns = [
+      { speechEndAtMs: 1_000, agentReplyAtMs: 1_530 },
+      { speechEndAtMs: 5_000, agentReplyAtMs: null },
+      { speechEndAtMs: 8_000, agentReplyAtMs: 8_520 },
+    ];
+    const finals = [
+      { sentAtMs: 900, speechFinal: true }, // an earlier turn's
+      { sentAtMs: 1_300, speechFinal: false }, // a Finalize answer: not the end of the turn
+      { sentAtMs: 1_510, speechFinal: true },
+      { sentAtMs: 9_000, speechFinal: true }, // after the reply
+    ];
+    expect(sinceFinalMs(turns, finals)).toEqual([20, null, null]);
   });
 });
