@@ -29,6 +29,7 @@ export function sweepRows(sweep: SweepSummary): BenchResult[] {
   for (const l of sweep.levels) {
     const at = `load.${l.calls}_calls`;
     rows.push({ name: `${at}.failed_calls`, value: l.failed, unit: `of ${l.placed}` });
+    if (l.downAfterS != null) rows.push({ name: `${at}.worker_down_after`, value: l.downAfterS, unit: "s" });
     if (l.latencyP99Ms !== null)
       rows.push({ name: `${at}.turn_latency_p99`, value: l.latencyP99Ms, unit: "ms" });
     if (l.overheadP99Ms !== null)

@@ -18,7 +18,7 @@ import {
   sampleMemoryKb,
 } from "../load/proc-reader";
 import { cpuPerCallMinute } from "../load/proc-stats";
-import { providerMsByTurn } from "../load/provider-time";
+import { overheadHops, providerMs, recordsByTurn } from "../load/provider-time";
 import {
   buildLoadReport,
   formatLoadReport,
@@ -149,6 +149,10 @@ async function main(): Promise<number> {
     const report = await run(calls);
     console.log(`${formatLoadReport(report)}\n`);
     reports.push(report);
+    if (report.run.targetDownAtMs != null) {
+      console.error(`the Worker went down at ${calls} calls: the sweep stops here`);
+      break;
+    }
     await new Promise((r) => setTimeout(r, SETTLE_MS)); // let the Worker flush and go idle
   }
   const sweep = summarizeSweep(reports, limitMs);
@@ -193,17 +197,39 @@ async function runLevel(o: LevelOptions): Promise<LoadReport> {
   const t0 = Date.now();
   let done = 0;
   const results: LoadCallResult[] = [];
+  // Set once the Worker stops answering its health check: no slot places another call.
+  let targetDownAtMs: number | null = null;
+  const checkTarget = async () => {
+    if (targetDownAtMs !== null) return;
+    const ok = await fetch(new URL("/healthz", url), { signal: AbortSignal.timeout(5_000) })
+      .then(async (r) => {
+        await r.body?.cancel();
+        return r.ok;
+      })
+      .catch(() => false);
+    if (!ok && targetDownAtMs === null) {
+      targetDownAtMs = Date.now() - t0;
+      console.error(`the Worker stopped answering at ${(targetDownAtMs / 1000).toFixed(0)} s: no more calls`);
+    }
+  };
   await Promise.all(
     Array.from({ length: calls }, async (_, i) => {
       await new Promise((r) => setTimeout(r, calls === 1 ? 0 : (rampMs * i) / (calls - 1)));
-      do {
-        results.push(await runLoadCall(target, script, { callTimeoutMs: 180_000 }));
+      while (targetDownAtMs === null) {
+        const r = await runLoadCall(target, script, { callTimeoutMs: 180_000 });
+        results.push(r);
         done++;
         const every = holdMs > 0 ? calls : Math.max(1, Math.floor(calls / 10));
         if (done % every === 0 || (holdMs === 0 && done === calls)) {
           console.error(`${done} calls finished (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
         }
-      } while (Date.now() - t0 < holdMs);
+        if (Date.now() - t0 >= holdMs) break;
+        if (!r.ok) {
+          // A failed call: is the Worker still there? Then back off a moment before the next one.
+          await checkTarget();
+          await new Promise((res) => setTimeout(res, 1_000));
+        }
+      }
     }),
   );
   const wallMs = Date.now() - t0;
@@ -223,10 +249,17 @@ async function runLevel(o: LevelOptions): Promise<LoadReport> {
         return null;
       })
     : null);
-  const outcomes = results.map((r) => ({
-    ...r,
-    providerMs: providerMsByTurn(turns?.get(r.callSid) ?? [], script.turns.length),
-  }));
+  const outcomes = results.map((r) => {
+    const records = recordsByTurn(turns?.get(r.callSid) ?? [], script.turns.length);
+    return {
+      ...r,
+      providerMs: records.map((rec) => (rec === null ? null : providerMs(rec))),
+      hops: records.map((rec, i) => {
+        const times = r.turnTimes[i];
+        return rec && times ? overheadHops(rec, times) : null;
+      }),
+    };
+  });
   return buildLoadReport(
     {
       calls,
@@ -238,6 +271,7 @@ async function runLevel(o: LevelOptions): Promise<LoadReport> {
       endpointingMs,
       wallMs,
       generatorLagP99Ms: lag.count > 0 ? lag.percentile(99) / 1e6 : null,
+      targetDownAtMs,
       machineBusy:
         machineBefore && machineAfter && machineAfter.total > machineBefore.total
           ? (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)
@@ -247,7 +281,7 @@ async function runLevel(o: LevelOptions): Promise<LoadReport> {
     {
       pids,
       cpu:
-        pids.length > 0
+        pids.length > 0 && pids.every((p) => cpuAfter.has(p))
           ? cpuPerCallMinute(
               cpuBefore,
               cpuAfter,
@@ -256,7 +290,7 @@ async function runLevel(o: LevelOptions): Promise<LoadReport> {
             )
           : null,
       peakRssMb: pids.length > 0 ? peakRssKb / 1024 : null,
-      vmHwmMb: pids.length > 0 ? mem.hwmKb / 1024 : null,
+      vmHwmMb: pids.length > 0 && pids.every((p) => cpuAfter.has(p)) ? mem.hwmKb / 1024 : null,
     },
   );
 }

@@ -16,7 +16,7 @@ import {
   randomCallSid,
   streamSignature,
 } from "../simulator/twilio-call";
-import { type AgentMessage, type FinalSent, sinceFinalMs } from "./stats";
+import { type AgentMessage, type FinalSent, type TurnTimes, turnTimes } from "./stats";
 
 /** Where the local stack is. */
 export interface LoadTarget {
@@ -36,6 +36,8 @@ export interface LoadCallResult {
   turnLatenciesMs: (number | null)[];
   /** Per scripted turn: the STT final leaving the emulator → agent's first media frame (null = unknown). */
   sinceFinalMs: (number | null)[];
+  /** Per scripted turn: when that final left and when the reply's first audio arrived (null = unknown). */
+  turnTimes: (TurnTimes | null)[];
   agentMessages: AgentMessage[];
   closedCode: number | null;
 }
@@ -87,14 +89,15 @@ export async function runLoadCall(
     ok: boolean,
     error: string | null,
     latencies: (number | null)[],
-    fromFinal: (number | null)[] = [],
+    times: (TurnTimes | null)[] = [],
   ): LoadCallResult => ({
     callSid,
     ok,
     error,
     durationMs: Date.now() - (peer?.startedAtMs ?? startedAt),
     turnLatenciesMs: latencies,
-    sinceFinalMs: fromFinal,
+    sinceFinalMs: times.map((t) => (t === null ? null : t.agentReplyAtMs - t.finalSentAtMs)),
+    turnTimes: times,
     agentMessages,
     closedCode: peer?.closed?.code ?? null,
   });
@@ -180,7 +183,7 @@ export async function runLoadCall(
           ? null
           : `${missing} turn(s) without an agent reply, ${turns.length}/${script.turns.length} turns run`,
         latencies,
-        sinceFinalMs(turns, finals),
+        turnTimes(turns, finals),
       );
     } finally {
       clearTimeout(timer);

@@ -28,6 +28,16 @@ export interface TurnLatencyPayload {
   record: TurnLatencyRecord;
 }
 
+/** Per scripted turn, the Worker's record for it, or null for every turn when they do not line up one-to-one. */
+export function recordsByTurn(
+  payloads: readonly TurnLatencyPayload[],
+  scriptedTurns: number,
+): (TurnLatencyRecord | null)[] {
+  const sorted = [...payloads].sort((a, b) => a.turn - b.turn);
+  const aligned = sorted.length === scriptedTurns && sorted.every((p, i) => p.turn === i + 1);
+  return Array.from({ length: scriptedTurns }, (_, i) => (aligned ? (sorted[i]?.record ?? null) : null));
+}
+
 /**
  * Per scripted turn, the provider time of the Worker's matching record, or null when the Worker's
  * turns do not line up one-to-one with the script's (the turn is then reported without subtraction).
@@ -36,10 +46,28 @@ export function providerMsByTurn(
   payloads: readonly TurnLatencyPayload[],
   scriptedTurns: number,
 ): (number | null)[] {
-  const sorted = [...payloads].sort((a, b) => a.turn - b.turn);
-  const aligned = sorted.length === scriptedTurns && sorted.every((p, i) => p.turn === i + 1);
-  return Array.from({ length: scriptedTurns }, (_, i) => {
-    const p = sorted[i];
-    return aligned && p ? providerMs(p.record) : null;
-  });
+  return recordsByTurn(payloads, scriptedTurns).map((r) => (r === null ? null : providerMs(r)));
+}
+
+/** Where our overhead went in one turn (all on this machine's clock). */
+export interface OverheadHops {
+  /** STT final sent → the Worker handled it. */
+  toWorkerMs: number;
+  /** Inside the Worker: final handled → first frame sent, less provider time. */
+  inWorkerMs: number;
+  /** First frame sent → the phone received it. */
+  toPhoneMs: number;
+}
+
+/** Splits one turn's overhead at the Worker's own timestamps; null when a timestamp is missing. */
+export function overheadHops(
+  r: TurnLatencyRecord,
+  times: { finalSentAtMs: number; agentReplyAtMs: number },
+): OverheadHops | null {
+  if (r.sttFinalMs === undefined || r.firstFrameSentMs === undefined) return null;
+  return {
+    toWorkerMs: r.sttFinalMs - times.finalSentAtMs,
+    inWorkerMs: r.firstFrameSentMs - r.sttFinalMs - providerMs(r),
+    toPhoneMs: times.agentReplyAtMs - r.firstFrameSentMs,
+  };
 }

@@ -4,6 +4,7 @@
  * and formats them as text.
  */
 import type { CpuAccount } from "./proc-stats";
+import type { OverheadHops } from "./provider-time";
 import {
   type AgentMessage,
   analyzeAgentFrames,
@@ -23,6 +24,8 @@ export interface CallOutcome {
   providerMs?: (number | null)[];
   /** Per scripted turn, the STT final leaving the provider → the agent's first audio at the phone. */
   sinceFinalMs?: (number | null)[];
+  /** Per scripted turn, where that overhead went. */
+  hops?: (OverheadHops | null)[];
 }
 
 /** Run settings echoed in the report. */
@@ -41,6 +44,8 @@ export interface LoadRunInfo {
   wallMs: number;
   /** Load generator event-loop delay p99 (ms): how late the simulated phones' own timers ran. */
   generatorLagP99Ms: number | null;
+  /** Set when the Worker stopped answering its health check during the run (ms after the start). */
+  targetDownAtMs?: number | null;
   /** Share of the whole machine (all cores) busy during the run, 0..1: load generator, emulators and Worker together. */
   machineBusy?: number | null;
 }
@@ -61,6 +66,8 @@ export interface LoadReport {
   overheadMs: Distribution;
   /** Turns whose final and provider time were both known. */
   attributedTurns: number;
+  /** Our overhead split at the Worker's timestamps (turns with every timestamp known). */
+  hops: { toWorkerMs: Distribution; inWorkerMs: Distribution; toPhoneMs: Distribution };
   frames: {
     utterances: number;
     frames: number;
@@ -92,6 +99,7 @@ export function buildLoadReport(
   const beyond: number[] = [];
   const overheads: number[] = [];
   let attributedTurns = 0;
+  const hops = { toWorkerMs: [] as number[], inWorkerMs: [] as number[], toPhoneMs: [] as number[] };
   const errors: Record<string, number> = {};
   const frames = {
     utterances: 0,
@@ -112,6 +120,12 @@ export function buildLoadReport(
       if (provider !== null && fromFinal !== null) {
         attributedTurns++;
         overheads.push(fromFinal - provider);
+        const h = c.hops?.[i];
+        if (h) {
+          hops.toWorkerMs.push(h.toWorkerMs);
+          hops.inWorkerMs.push(h.inWorkerMs);
+          hops.toPhoneMs.push(h.toPhoneMs);
+        }
       } else {
         // Unattributed: everything beyond the endpointing silence counts as ours.
         overheads.push(turnOverheadMs(l, endpointingFor(run.endpointingMs, i), provider ?? 0));
@@ -135,6 +149,11 @@ export function buildLoadReport(
     beyondEndpointingMs: distribution(beyond),
     overheadMs: distribution(overheads),
     attributedTurns,
+    hops: {
+      toWorkerMs: distribution(hops.toWorkerMs),
+      inWorkerMs: distribution(hops.inWorkerMs),
+      toPhoneMs: distribution(hops.toPhoneMs),
+    },
     frames: { ...frames, worstUnderrunMs: Math.round(frames.worstUnderrunMs) },
     workerd,
   };
@@ -152,10 +171,14 @@ export function formatLoadReport(r: LoadReport): string {
       ? `load: ${r.run.calls} concurrent calls held for ${Math.round(r.run.holdMs / 1000)} s (${r.run.placed ?? r.completed + r.failed} placed back to back, first starts spread over ${r.run.rampMs} ms) against ${r.run.url} (${r.run.script}), ${(r.run.wallMs / 1000).toFixed(1)} s wall`
       : `load: ${r.run.calls} calls ramped over ${r.run.rampMs} ms against ${r.run.url} (${r.run.script}), ${(r.run.wallMs / 1000).toFixed(1)} s wall`,
     `calls: ${r.completed} completed, ${r.failed} failed`,
+    ...(r.run.targetDownAtMs == null
+      ? []
+      : [`the Worker stopped answering ${Math.round(r.run.targetDownAtMs / 1000)} s into the run`]),
     ...Object.entries(r.errors).map(([e, n]) => `  ${n} × ${e}`),
     `turn latency (caller's last speech frame → agent's first audio frame): ${d(r.turnLatencyMs)}`,
     `beyond endpointing (latency − endpointing silence ${r.run.endpointingMs.join("/")} ms per turn): ${d(r.beyondEndpointingMs)}`,
     `our overhead (STT final sent → agent's first audio at the phone, less the LLM/TTS time the Worker measured; ${r.attributedTurns} of ${r.turnLatencyMs.count} turns attributed): ${d(r.overheadMs)}`,
+    `  where it went, p50/p99 (${r.hops.inWorkerMs.count} turns): STT → Worker ${ms(r.hops.toWorkerMs.p50)}/${ms(r.hops.toWorkerMs.p99)}, in the Worker ${ms(r.hops.inWorkerMs.p50)}/${ms(r.hops.inWorkerMs.p99)}, Worker → phone ${ms(r.hops.toPhoneMs.p50)}/${ms(r.hops.toPhoneMs.p99)}`,
     `outbound frames: ${r.frames.frames} in ${r.frames.utterances} utterances; late (playback underrun > 40 ms) ${r.frames.lateFrames}, dropped ${r.frames.droppedFrames}, worst underrun ${r.frames.worstUnderrunMs} ms; raw arrival gaps > 40 ms ${r.frames.rawGapsOver40Ms}`,
     cpu
       ? `workerd CPU: ${Math.round(cpu.cpuMs)} ms over ${cpu.callMinutes.toFixed(2)} call-minutes = ${cpu.cpuMsPerCallMinute === null ? "-" : Math.round(cpu.cpuMsPerCallMinute)} ms per call-minute (pids ${r.workerd.pids.join(",")})`
@@ -179,6 +202,8 @@ export interface SweepLevel {
   machineBusy: number | null;
   /** Within the limit: every call completed, no late or dropped frame, p99 overhead under the limit. */
   ok: boolean;
+  /** The Worker stopped answering during this level (seconds into it). */
+  downAfterS: number | null;
 }
 
 /** A sweep's levels and its headroom: the highest level that, with every lower level, stayed within the limit. */
@@ -205,6 +230,7 @@ export function summarizeSweep(reports: readonly LoadReport[], limitMs: number):
         peakRssMb: r.workerd.peakRssMb,
         machineBusy: r.run.machineBusy ?? null,
         ok: r.failed === 0 && lateOrDropped === 0 && p99 !== null && p99 < limitMs,
+        downAfterS: r.run.targetDownAtMs == null ? null : Math.round(r.run.targetDownAtMs / 1000),
       };
     })
     .sort((a, b) => a.calls - b.calls);
@@ -221,7 +247,7 @@ export function formatSweep(s: SweepSummary): string {
   const cell = (v: number | null, unit = "") => (v === null ? "-" : `${Math.round(v)}${unit}`);
   const rows = s.levels.map(
     (l) =>
-      `| ${l.calls} | ${l.placed} | ${l.failed} | ${cell(l.latencyP99Ms, " ms")} | ${cell(l.overheadP99Ms, " ms")} | ${l.lateOrDroppedFrames} | ${cell(l.cpuMsPerCallMinute, " ms")} | ${cell(l.peakRssMb, " MB")} | ${l.machineBusy === null ? "-" : `${Math.round(l.machineBusy * 100)}%`} | ${l.ok ? "yes" : "no"} |`,
+      `| ${l.calls} | ${l.placed} | ${l.failed} | ${cell(l.latencyP99Ms, " ms")} | ${cell(l.overheadP99Ms, " ms")} | ${l.lateOrDroppedFrames} | ${cell(l.cpuMsPerCallMinute, " ms")} | ${cell(l.peakRssMb, " MB")} | ${l.machineBusy === null ? "-" : `${Math.round(l.machineBusy * 100)}%`} | ${l.ok ? "yes" : l.downAfterS === null ? "no" : `no: the Worker went down after ${l.downAfterS} s`} |`,
   );
   return [
     "| concurrent calls | placed | failed | turn latency p99 | our overhead p99 | late/dropped frames | workerd CPU per call-minute | workerd peak RSS | machine CPU | within limit |",

@@ -167,21 +167,34 @@ export interface FinalSent {
   speechFinal: boolean;
 }
 
+/** When the final that ended a turn left the STT provider, and when the phone got the reply's first audio. */
+export interface TurnTimes {
+  finalSentAtMs: number;
+  agentReplyAtMs: number;
+}
+
 /**
- * Per turn, the time from the STT final that ended the caller's turn leaving the provider to the
- * agent's first audio reaching the phone: the final is the last `speech_final` sent between the
- * caller's last speech frame and that audio. Null when the turn had no reply or no such final.
+ * Per turn, the STT final that ended the caller's turn — the last `speech_final` sent between the
+ * caller's last speech frame and the agent's first audio — with that audio's arrival. Null when the
+ * turn had no reply or no such final.
  */
+export function turnTimes(
+  turns: readonly { speechEndAtMs: number | null; agentReplyAtMs: number | null }[],
+  finals: readonly FinalSent[],
+): (TurnTimes | null)[] {
+  return turns.map((t) => {
+    const { speechEndAtMs: end, agentReplyAtMs: reply } = t;
+    if (end === null || reply === null) return null;
+    let last: number | null = null;
+    for (const f of finals) if (f.speechFinal && f.sentAtMs >= end && f.sentAtMs <= reply) last = f.sentAtMs;
+    return last === null ? null : { finalSentAtMs: last, agentReplyAtMs: reply };
+  });
+}
+
+/** Per turn, the STT final leaving the provider → the agent's first audio reaching the phone. */
 export function sinceFinalMs(
   turns: readonly { speechEndAtMs: number | null; agentReplyAtMs: number | null }[],
   finals: readonly FinalSent[],
 ): (number | null)[] {
-  return turns.map((t) => {
-    if (t.speechEndAtMs === null || t.agentReplyAtMs === null) return null;
-    let last: number | null = null;
-    for (const f of finals) {
-      if (f.speechFinal && f.sentAtMs >= t.speechEndAtMs && f.sentAtMs <= t.agentReplyAtMs) last = f.sentAtMs;
-    }
-    return last === null ? null : t.agentReplyAtMs - last;
-  });
+  return turnTimes(turns, finals).map((t) => (t === null ? null : t.agentReplyAtMs - t.finalSentAtMs));
 }

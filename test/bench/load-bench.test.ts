@@ -18,6 +18,7 @@ describe("sweepRows", () => {
           peakRssMb: 320,
           machineBusy: 0.41,
           ok: true,
+          downAfterS: null,
         },
         {
           calls: 50,
@@ -30,6 +31,7 @@ describe("sweepRows", () => {
           peakRssMb: null,
           machineBusy: null,
           ok: false,
+          downAfterS: 75,
         },
       ],
     });
@@ -39,5 +41,7 @@ describe("sweepRows", () => {
     expect(byName["load.10_calls.machine_cpu_busy"]).toBe(41);
     expect(byName["load.50_calls.failed_calls"]).toBe(3);
     expect("load.50_calls.overhead_p99" in byName).toBe(false);
+    expect(byName["load.50_calls.worker_down_after"]).toBe(75);
+    expect("load.10_calls.worker_down_after" in byName).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { providerMs, providerMsByTurn } from "../../src/load/provider-time";
+import { overheadHops, providerMs, providerMsByTurn } from "../../src/load/provider-time";
 
 const base = { startMs: 0, speechEndMs: 0, sttFinalMs: 500, endpointMs: 500 };
 
@@ -31,5 +31,24 @@ describe("providerMsByTurn", () => {
   it("gives up on a call whose turns do not match the script", () => {
     expect(providerMsByTurn([rec(1, 10)], 2)).toEqual([null, null]);
     expect(providerMsByTurn([rec(1, 10), rec(3, 10)], 2)).toEqual([null, null]);
+  });
+});
+
+describe("overheadHops", () => {
+  it("splits the overhead at the Worker's timestamps, leaving provider time out", () => {
+    const r = {
+      ...base,
+      sttFinalMs: 504,
+      endpointMs: 504,
+      llmFirstTokenMs: 604,
+      cacheHit: true as const,
+      firstFrameSentMs: 610,
+    };
+    expect(overheadHops(r, { finalSentAtMs: 501, agentReplyAtMs: 615 })).toEqual({
+      toWorkerMs: 3,
+      inWorkerMs: 6,
+      toPhoneMs: 5,
+    });
+    expect(overheadHops({ ...base }, { finalSentAtMs: 501, agentReplyAtMs: 615 })).toBeNull();
   });
 });

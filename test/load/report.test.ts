@@ -91,6 +91,14 @@ describe("load report", () => {
     expect(sweep.headroomCalls).toBe(10);
     expect(formatSweep(sweep)).toContain("headroom: 10 concurrent calls");
     expect(summarizeSweep([level(5, [560])], 20).headroomCalls).toBeNull();
+    const down = buildLoadReport({ ...run, calls: 200, holdMs: 60_000, targetDownAtMs: 75_400 }, [], {
+      pids: [],
+      cpu: null,
+      peakRssMb: null,
+      vmHwmMb: null,
+    });
+    expect(formatLoadReport(down)).toContain("the Worker stopped answering 75 s into the run");
+    expect(formatSweep(summarizeSweep([down], 20))).toContain("no: the Worker went down after 75 s");
   });
 
   it("takes our overhead from the STT final to the first audio, less provider time, where both are known", () => {
