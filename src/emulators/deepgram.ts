@@ -23,6 +23,8 @@ export interface DeepgramEmulatorOptions {
   finalDelayMs?: number;
   /** Idle close (no audio, no KeepAlive). Default 10000. */
   idleTimeoutMs?: number;
+  /** Connections the control API remembers, oldest forgotten first. Default 1000. */
+  maxRecords?: number;
 }
 
 /** Faults applied to subsequent connections. */
@@ -392,6 +394,9 @@ export async function startDeepgramEmulator(
             finals: [],
           };
           state.records.push(record);
+          // A long dev session or load run must not grow without bound: keep the newest connections.
+          const keep = options.maxRecords ?? 1_000;
+          if (state.records.length > keep) state.records.splice(0, state.records.length - keep);
           new ListenSession(ws, record, state);
           if (f.disconnectAfterMs !== undefined) setTimeout(() => ws.terminate(), f.disconnectAfterMs);
         });

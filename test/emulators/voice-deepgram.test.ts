@@ -78,6 +78,25 @@ describe("Deepgram emulator wire protocol", () => {
     expect(f?.sentAtMs).toBeGreaterThanOrEqual(before);
   });
 
+  it("remembers only the newest connections", async () => {
+    const small = await startDeepgramEmulator({ idleTimeoutMs: 300, maxRecords: 2 });
+    try {
+      for (const tag of ["a", "b", "c"]) {
+        const ws = new WebSocket(`${small.wsUrl}/v1/listen?encoding=mulaw&sample_rate=8000&tag=${tag}`, {
+          headers: { Authorization: "Token k" },
+        });
+        await new Promise((r) => ws.on("open", r));
+        ws.close();
+      }
+      const { connections } = (await (await fetch(`${small.url}/__emulator/requests`)).json()) as {
+        connections: { query: { tag: string } }[];
+      };
+      expect(connections.map((c) => c.query.tag)).toEqual(["b", "c"]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("closes an idle stream with 1011 NET-0001", async () => {
     const c = open("encoding=mulaw&sample_rate=8000");
     await c.opened;
