@@ -98,7 +98,7 @@ async function main(): Promise<number> {
   }
   const stack = JSON.parse(await readFile(stackPath, "utf8")) as {
     workerUrl?: string;
-    emulators?: { deepgram?: string };
+    emulators?: { deepgram?: string; twilio?: string };
     databaseUrl?: string;
     wsProxy?: string;
   };
@@ -122,6 +122,7 @@ async function main(): Promise<number> {
     authToken: LOCAL_CREDENTIALS.twilioAuthToken,
     accountSid: LOCAL_CREDENTIALS.twilioAccountSid,
     deepgramEmulatorUrl: deepgram,
+    ...(stack.emulators?.twilio ? { twilioEmulatorUrl: stack.emulators.twilio } : {}),
   };
   const run = (calls: number) =>
     runLevel({

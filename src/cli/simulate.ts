@@ -26,7 +26,7 @@ Against a deployed app set TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID); every spo
 
 interface DevStack {
   workerUrl?: string;
-  emulators?: { deepgram?: string };
+  emulators?: { deepgram?: string; twilio?: string };
 }
 
 async function readStack(path: string): Promise<DevStack | null> {
@@ -69,6 +69,7 @@ async function main(): Promise<number> {
     authToken: deepgram ? LOCAL_CREDENTIALS.twilioAuthToken : (process.env.TWILIO_AUTH_TOKEN ?? ""),
     accountSid: process.env.TWILIO_ACCOUNT_SID ?? LOCAL_CREDENTIALS.twilioAccountSid,
     deepgramEmulatorUrl: deepgram,
+    twilioEmulatorUrl: deepgram ? (stack?.emulators?.twilio ?? null) : null,
   };
   const speed = values.speed ? Number(values.speed) : 1;
   if (!Number.isFinite(speed) || speed < 1 || speed > 50) throw new Error("--speed must be 1..50");

@@ -237,9 +237,38 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
     return out;
   };
 
+  /**
+   * A call Twilio carries that this emulator did not place (the call simulator's, inbound or outbound):
+   * registered in progress so the app's REST updates (hang-up, redirect) find it, as they would at Twilio.
+   */
+  const registerCall = (req: RecordedRequest): EmulatorResponse => {
+    const body = asRecord(tryJson(req.body)) ?? {};
+    const { sid, from, to } = body;
+    if (typeof sid !== "string" || !/^CA[0-9a-f]{32}$/.test(sid)) {
+      return { status: 400, body: { error: "sid must be a call SID (CA + 32 hex)" } };
+    }
+    if (typeof from !== "string" || typeof to !== "string") {
+      return { status: 400, body: { error: "from and to are required" } };
+    }
+    if (calls.some((c) => c.sid === sid)) return { status: 409, body: { error: "call already known" } };
+    const call: EmulatedCall = {
+      sid,
+      to,
+      from,
+      status: "in-progress",
+      createParams: {},
+      updates: [],
+      answered: true,
+      sequence: 0,
+    };
+    calls.push(call);
+    return { status: 201, body: resource(call) };
+  };
+
   const impl = {
     name: "twilio",
     async control(req: RecordedRequest): Promise<EmulatorResponse | undefined> {
+      if (req.path === "/__emulator/calls" && req.method === "POST") return registerCall(req);
       const m = /^\/__emulator\/calls\/([^/]+)\/progress$/.exec(req.path);
       if (!m?.[1] || req.method !== "POST") return undefined;
       const body = asRecord(tryJson(req.body)) ?? {};

@@ -6,7 +6,7 @@
 import WebSocket from "ws";
 import { runConversation } from "../simulator/conversation";
 import { MediaPeer } from "../simulator/media-peer";
-import { registerUtterances } from "../simulator/node-call";
+import { registerCall, registerUtterances } from "../simulator/node-call";
 import { type CallScript, scriptedUtterances } from "../simulator/script";
 import {
   answerCall,
@@ -24,6 +24,8 @@ export interface LoadTarget {
   authToken: string;
   accountSid: string;
   deepgramEmulatorUrl: string;
+  /** The local Twilio emulator, told about each call so the app's hang-up finds it. */
+  twilioEmulatorUrl?: string;
 }
 
 /** What one call produced. */
@@ -103,6 +105,9 @@ export async function runLoadCall(
   });
   try {
     await registerUtterances(target.deepgramEmulatorUrl, callSid, scriptedUtterances(script.turns));
+    if (target.twilioEmulatorUrl) {
+      await registerCall(target.twilioEmulatorUrl, { sid: callSid, from: script.from, to: script.to });
+    }
     const stream = await answerCall(fetch, {
       baseUrl: target.baseUrl,
       authToken: target.authToken,

@@ -27,6 +27,8 @@ export interface SimulationTarget {
   accountSid: string;
   /** Local stack: the Deepgram emulator recognises each turn's `say` text; speech may be synthetic. */
   deepgramEmulatorUrl: string | null;
+  /** The local Twilio emulator: told about each simulated call so the app's hang-up finds it. */
+  twilioEmulatorUrl?: string | null;
 }
 
 /** Simulation settings. */
@@ -56,6 +58,21 @@ export async function registerUtterances(
     body: JSON.stringify({ tag: callSid, utterances }),
   });
   if (!res.ok) throw new Error(`Deepgram emulator refused the script: ${res.status}`);
+}
+
+/** Tell the Twilio emulator about a call it did not place, as Twilio knows every call it carries. */
+export async function registerCall(
+  twilioUrl: string,
+  call: { sid: string; from: string; to: string },
+  fetchFn: FetchLike = fetch,
+): Promise<void> {
+  const res = await fetchFn(new URL("/__emulator/calls", twilioUrl).toString(), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(call),
+  });
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`Twilio emulator refused the call: ${res.status}`);
 }
 
 async function loadFixtures(script: CallScript, dirs: string[]): Promise<Map<string, Uint8Array>> {
@@ -108,6 +125,9 @@ export async function simulateCall(options: SimulationOptions): Promise<Simulati
   }
   if (target.deepgramEmulatorUrl !== null) {
     await registerUtterances(target.deepgramEmulatorUrl, callSid, scriptedUtterances(script.turns));
+  }
+  if (target.twilioEmulatorUrl) {
+    await registerCall(target.twilioEmulatorUrl, { sid: callSid, from: script.from, to: script.to });
   }
   const direction = script.direction ?? (script.flow.startsWith("inbound") ? "inbound" : "outbound-api");
   log(`placing ${callSid} (${direction}) on ${target.baseUrl}`);

@@ -181,4 +181,28 @@ describe("business emulators", () => {
     });
     expect(await missingUrl.json()).toMatchObject({ code: 21205, status: 400 });
   });
+
+  it("Twilio learns a call it did not place, so the app can hang it up", async () => {
+    const tw = await track(startTwilioEmulator());
+    const auth = `Basic ${Buffer.from(`${tw.accountSid}:${tw.authToken}`).toString("base64")}`;
+    const sid = `CA${"ab".repeat(16)}`;
+    const hangUp = () =>
+      fetch(`${tw.url}/2010-04-01/Accounts/${tw.accountSid}/Calls/${sid}.json`, {
+        method: "POST",
+        headers: { authorization: auth, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ Status: "completed" }).toString(),
+      });
+    expect((await hangUp()).status).toBe(404);
+    const reg = await fetch(
+      `${tw.url}/__emulator/calls`,
+      json({ sid, from: "+447700900123", to: "+442079460000" }),
+    );
+    expect(reg.status).toBe(201);
+    expect((await fetch(`${tw.url}/__emulator/calls`, json({ sid, from: "a", to: "b" }))).status).toBe(409);
+    expect(
+      (await fetch(`${tw.url}/__emulator/calls`, json({ sid: "nope", from: "a", to: "b" }))).status,
+    ).toBe(400);
+    expect((await hangUp()).status).toBe(200);
+    expect(tw.calls()[0]?.status).toBe("completed");
+  });
 });

@@ -14,6 +14,7 @@ const TOKEN = "test-auth-token";
 function fakeApp() {
   const seen = {
     scripts: [] as unknown[],
+    registered: [] as unknown[],
     statuses: [] as Record<string, string>[],
     callerFrames: 0,
     dtmf: [] as string[],
@@ -30,6 +31,11 @@ function fakeApp() {
       if (req.url === "/__emulator/scripts") {
         seen.scripts.push(JSON.parse(body));
         res.end("{}");
+        return;
+      }
+      if (req.url === "/__emulator/calls") {
+        seen.registered.push(JSON.parse(body));
+        res.writeHead(201).end("{}");
         return;
       }
       const params = Object.fromEntries(new URLSearchParams(body));
@@ -126,12 +132,14 @@ describe("simulateCall (Node, real sockets)", () => {
         authToken: TOKEN,
         accountSid: `AC${"0".repeat(32)}`,
         deepgramEmulatorUrl: origin,
+        twilioEmulatorUrl: origin,
       },
       script,
       fixtureDirs: [],
       conversation: { agentSettleMs: 50, endWaitMs: 3_000 },
     });
     expect(app.seen.scripts).toEqual([{ tag: report.callSid, utterances: ["yes that's me"] }]);
+    expect(app.seen.registered).toEqual([{ sid: report.callSid, from: script.from, to: script.to }]);
     expect(app.seen.params).toEqual({ token: "a&b" });
     expect(app.seen.dtmf).toEqual(["1"]);
     // 13 characters of speech-like audio (65 ms each) plus 100 ms of silence, in 20 ms frames.
