@@ -1,6 +1,13 @@
-/** Turn benchmark (Node): fast-path share and precision on the labelled corpus, chunker first-phrase latency, classifier throughput. */
-import { readFileSync } from "node:fs";
+/**
+ * Turn benchmark (Node): fast-path share and precision on the labelled corpus and its share and
+ * agreement on the replay suite's labelled turns, chunker first-phrase latency, classifier throughput.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { getFlow } from "../call/flows";
+import { scoreFastPathOnReplay } from "../simulator/replay-fast-path";
+import { parseReplayCase } from "../simulator/script";
 import { classifyFastPath, type FastPathInput } from "../turn/fast-path";
 import { FastPathCorpusSchema, scoreFastPathCorpus } from "../turn/fast-path-corpus";
 import { createPhraseChunker, type PhraseChunkerOptions } from "../turn/phrase-chunker";
@@ -13,6 +20,29 @@ export interface BenchResult {
 }
 
 const CORPUS = fileURLToPath(new URL("../../test/turn/fixtures/fast-path-corpus.json", import.meta.url));
+const REPLAY_CASES = fileURLToPath(new URL("../../test/replay/cases", import.meta.url));
+
+/** The fast path on every spoken, labelled turn of the replay suite. */
+function replayRows(): BenchResult[] {
+  const cases = readdirSync(REPLAY_CASES)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => {
+      const replay = parseReplayCase(readFileSync(join(REPLAY_CASES, f), "utf8"), f);
+      const flow = getFlow(replay.flow);
+      if (!flow) throw new Error(`${f}: unknown flow ${replay.flow}`);
+      return { replay, flow };
+    });
+  const s = scoreFastPathOnReplay(cases);
+  return [
+    { name: "fast_path.replay_turns", value: s.turns, unit: "turns" },
+    { name: "fast_path.replay_share", value: (100 * s.decided) / Math.max(1, s.turns), unit: "%" },
+    {
+      name: "fast_path.replay_agreement",
+      value: (100 * s.agreed) / Math.max(1, s.decided),
+      unit: "% of decided",
+    },
+  ];
+}
 
 /** Chunker settings compared: one clause threshold for all phrases, and a lower one for the first phrase. */
 const CHUNKERS: readonly { name: string; options: PhraseChunkerOptions }[] = [
@@ -63,6 +93,7 @@ export async function runTurnBench(): Promise<BenchResult[]> {
     { name: "fast_path.precision", value: 100 * score.precision, unit: "%" },
     { name: "fast_path.abstain_share", value: 100 * score.abstainShare, unit: "%" },
     { name: "fast_path.recall_on_obvious", value: 100 * score.recall, unit: "%" },
+    ...replayRows(),
   ];
 
   const inputs: FastPathInput[] = corpus.cases.map((c) => {
