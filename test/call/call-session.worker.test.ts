@@ -116,9 +116,12 @@ describe("a call over the media WebSocket", () => {
     expect(ours).toHaveLength(1);
     expect(Date.parse(ours[0]?.start ?? "")).toBe(Date.parse(slot1 ?? ""));
     await eventually(async () => {
-      const twilio = JSON.stringify(await (await fetch(`${urls.twilio}/__emulator/requests`)).json());
-      expect(twilio).toContain(callSid);
-      expect(twilio).toContain("Status=completed");
+      const twilio = (await (await fetch(`${urls.twilio}/__emulator/state`)).json()) as {
+        calls: { sid: string; status: string; updates: Record<string, string>[] }[];
+      };
+      const call = twilio.calls.find((c) => c.sid === callSid);
+      expect(call?.status).toBe("completed");
+      expect(call?.updates).toContainEqual(expect.objectContaining({ Status: "completed" }));
     });
     // The live call state (Redis shape; Durable Object storage when Upstash is not configured).
     const live = await stub(callSid).liveState(callSid);

@@ -78,11 +78,22 @@ export class TwilioMediaClient {
   /** Place a call: voice webhook, TwiML, signed upgrade, `connected` + `start`. */
   static async call(options: CallOptions = {}): Promise<TwilioMediaClient> {
     const callSid = options.callSid ?? newCallSid();
+    const from = options.from ?? "+447700900123";
+    const to = options.to ?? "+442071234567";
+    // Twilio knows every call it carries: without this the app's hang-up would find no such call.
+    // 409 = the emulator placed this call itself (campaign dialer tests).
+    const known = await fetch(`${inject("emulatorUrls").twilio}/__emulator/calls`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sid: callSid, from, to }),
+    });
+    await known.body?.cancel();
+    if (known.status !== 201 && known.status !== 409) throw new Error(`Twilio emulator: ${known.status}`);
     const res = await signedPost(`/twilio/voice${options.query ?? ""}`, {
       CallSid: callSid,
       AccountSid: LOCAL_CREDENTIALS.twilioAccountSid,
-      From: options.from ?? "+447700900123",
-      To: options.to ?? "+442071234567",
+      From: from,
+      To: to,
       Direction: options.direction ?? "outbound-api",
       CallStatus: "in-progress",
       ApiVersion: "2010-04-01",
