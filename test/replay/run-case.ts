@@ -156,6 +156,8 @@ export async function runCase(c: ReplayCase, renv: ReplayEnv): Promise<CaseRun> 
     tag: callSid,
     utterances: scriptedUtterances(turns),
   });
+  // Twilio knows the calls it carries: the app's hang-up and redirects find this one.
+  await postJson(`${renv.urls.twilio}/__emulator/calls`, { sid: callSid, from: c.from, to: c.to });
   await injectFaults(c, renv.urls);
   try {
     const stream = await answerCall(selfFetch, {
