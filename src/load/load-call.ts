@@ -36,8 +36,6 @@ export interface LoadCallResult {
   durationMs: number;
   /** Per scripted turn: caller's last speech frame → agent's first media frame (null = no reply). */
   turnLatenciesMs: (number | null)[];
-  /** Per scripted turn: the STT final leaving the emulator → agent's first media frame (null = unknown). */
-  sinceFinalMs: (number | null)[];
   /** Per scripted turn: when that final left and when the reply's first audio arrived (null = unknown). */
   turnTimes: (TurnTimes | null)[];
   agentMessages: AgentMessage[];
@@ -98,7 +96,6 @@ export async function runLoadCall(
     error,
     durationMs: Date.now() - (peer?.startedAtMs ?? startedAt),
     turnLatenciesMs: latencies,
-    sinceFinalMs: times.map((t) => (t === null ? null : t.agentReplyAtMs - t.finalSentAtMs)),
     turnTimes: times,
     agentMessages,
     closedCode: peer?.closed?.code ?? null,

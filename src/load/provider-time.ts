@@ -38,17 +38,6 @@ export function recordsByTurn(
   return Array.from({ length: scriptedTurns }, (_, i) => (aligned ? (sorted[i]?.record ?? null) : null));
 }
 
-/**
- * Per scripted turn, the provider time of the Worker's matching record, or null when the Worker's
- * turns do not line up one-to-one with the script's (the turn is then reported without subtraction).
- */
-export function providerMsByTurn(
-  payloads: readonly TurnLatencyPayload[],
-  scriptedTurns: number,
-): (number | null)[] {
-  return recordsByTurn(payloads, scriptedTurns).map((r) => (r === null ? null : providerMs(r)));
-}
-
 /** Where our overhead went in one turn (all on this machine's clock). */
 export interface OverheadHops {
   /** STT final sent → the Worker handled it. */

@@ -10,6 +10,7 @@ import {
   analyzeAgentFrames,
   type Distribution,
   distribution,
+  type TurnTimes,
   turnOverheadMs,
 } from "./stats";
 
@@ -22,8 +23,8 @@ export interface CallOutcome {
   agentMessages: AgentMessage[];
   /** Per scripted turn, the provider time the Worker measured (LLM, TTS); null = not attributed. */
   providerMs?: (number | null)[];
-  /** Per scripted turn, the STT final leaving the provider → the agent's first audio at the phone. */
-  sinceFinalMs?: (number | null)[];
+  /** Per scripted turn, when the STT final left the provider and when the phone got the reply's first audio. */
+  turnTimes?: (TurnTimes | null)[];
   /** Per scripted turn, where that overhead went. */
   hops?: (OverheadHops | null)[];
 }
@@ -115,7 +116,8 @@ export function buildLoadReport(
       if (l === null) continue;
       latencies.push(l);
       const provider = c.providerMs?.[i] ?? null;
-      const fromFinal = c.sinceFinalMs?.[i] ?? null;
+      const times = c.turnTimes?.[i] ?? null;
+      const fromFinal = times === null ? null : times.agentReplyAtMs - times.finalSentAtMs;
       beyond.push(turnOverheadMs(l, endpointingFor(run.endpointingMs, i)));
       if (provider !== null && fromFinal !== null) {
         attributedTurns++;

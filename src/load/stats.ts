@@ -190,11 +190,3 @@ export function turnTimes(
     return last === null ? null : { finalSentAtMs: last, agentReplyAtMs: reply };
   });
 }
-
-/** Per turn, the STT final leaving the provider → the agent's first audio reaching the phone. */
-export function sinceFinalMs(
-  turns: readonly { speechEndAtMs: number | null; agentReplyAtMs: number | null }[],
-  finals: readonly FinalSent[],
-): (number | null)[] {
-  return turnTimes(turns, finals).map((t) => (t === null ? null : t.agentReplyAtMs - t.finalSentAtMs));
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { overheadHops, providerMs, providerMsByTurn } from "../../src/load/provider-time";
+import { overheadHops, providerMs, recordsByTurn } from "../../src/load/provider-time";
 
 const base = { startMs: 0, speechEndMs: 0, sttFinalMs: 500, endpointMs: 500 };
 
@@ -20,7 +20,10 @@ describe("providerMs", () => {
   });
 });
 
-describe("providerMsByTurn", () => {
+const providerMsByTurn = (payloads: Parameters<typeof recordsByTurn>[0], n: number) =>
+  recordsByTurn(payloads, n).map((r) => (r === null ? null : providerMs(r)));
+
+describe("recordsByTurn", () => {
   const rec = (turn: number, llm: number) => ({
     turn,
     record: { ...base, llmFirstTokenMs: 500 + llm, cacheHit: true as const },

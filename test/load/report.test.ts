@@ -110,7 +110,11 @@ describe("load report", () => {
           error: null,
           durationMs: 30_000,
           turnLatenciesMs: [530, 1_000],
-          sinceFinalMs: [12, 410],
+          // STT final → first audio at the phone: 12 ms and 410 ms.
+          turnTimes: [
+            { finalSentAtMs: 1_000, agentReplyAtMs: 1_012 },
+            { finalSentAtMs: 5_000, agentReplyAtMs: 5_410 },
+          ],
           providerMs: [0, 400],
           agentMessages: [],
         },

@@ -4,8 +4,8 @@ import {
   analyzeAgentFrames,
   distribution,
   percentile,
-  sinceFinalMs,
   turnOverheadMs,
+  turnTimes,
 } from "../../src/load/stats";
 
 /** `count` 20 ms frames of one chunk arriving every `stepMs` from `startMs`, then its mark. */
@@ -97,7 +97,7 @@ describe("analyzeAgentFrames", () => {
   });
 });
 
-describe("sinceFinalMs", () => {
+describe("turnTimes", () => {
   it("measures from the last speech_final sent inside the turn's window", () => {
     const turns = [
       { speechEndAtMs: 1_000, agentReplyAtMs: 1_530 },
@@ -110,6 +110,9 @@ describe("sinceFinalMs", () => {
       { sentAtMs: 1_510, speechFinal: true },
       { sentAtMs: 9_000, speechFinal: true }, // after the reply
     ];
-    expect(sinceFinalMs(turns, finals)).toEqual([20, null, null]);
+    const sinceFinal = turnTimes(turns, finals).map((t) =>
+      t === null ? null : t.agentReplyAtMs - t.finalSentAtMs,
+    );
+    expect(sinceFinal).toEqual([20, null, null]);
   });
 });
