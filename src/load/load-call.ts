@@ -5,8 +5,8 @@
  */
 import WebSocket from "ws";
 import { runConversation } from "../simulator/conversation";
+import { registerLocalCall } from "../simulator/emulator-control";
 import { MediaPeer } from "../simulator/media-peer";
-import { registerCall, registerUtterances } from "../simulator/node-call";
 import { type CallScript, scriptedUtterances } from "../simulator/script";
 import {
   answerCall,
@@ -101,10 +101,10 @@ export async function runLoadCall(
     closedCode: peer?.closed?.code ?? null,
   });
   try {
-    await registerUtterances(target.deepgramEmulatorUrl, callSid, scriptedUtterances(script.turns));
-    if (target.twilioEmulatorUrl) {
-      await registerCall(target.twilioEmulatorUrl, { sid: callSid, from: script.from, to: script.to });
-    }
+    await registerLocalCall(
+      { deepgram: target.deepgramEmulatorUrl, twilio: target.twilioEmulatorUrl },
+      { sid: callSid, from: script.from, to: script.to, utterances: scriptedUtterances(script.turns) },
+    );
     const stream = await answerCall(fetch, {
       baseUrl: target.baseUrl,
       authToken: target.authToken,

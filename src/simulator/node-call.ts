@@ -7,13 +7,13 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { type ConversationOptions, runConversation } from "./conversation";
+import { registerLocalCall } from "./emulator-control";
 import { MediaPeer } from "./media-peer";
 import { buildReport, type SimulationReport } from "./report";
 import { type CallScript, scriptedUtterances } from "./script";
 import {
   answerCall,
   dialableStreamUrl,
-  type FetchLike,
   postAmd,
   postCompleted,
   randomCallSid,
@@ -43,36 +43,6 @@ export interface SimulationOptions {
   framesPerTick?: number;
   conversation?: Partial<ConversationOptions>;
   log?: (line: string) => void;
-}
-
-/** Register each spoken turn's text with the Deepgram emulator for this call's STT tag. */
-export async function registerUtterances(
-  deepgramUrl: string,
-  callSid: string,
-  utterances: string[],
-  fetchFn: FetchLike = fetch,
-): Promise<void> {
-  const res = await fetchFn(new URL("/__emulator/scripts", deepgramUrl).toString(), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ tag: callSid, utterances }),
-  });
-  if (!res.ok) throw new Error(`Deepgram emulator refused the script: ${res.status}`);
-}
-
-/** Tell the Twilio emulator about a call it did not place, as Twilio knows every call it carries. */
-export async function registerCall(
-  twilioUrl: string,
-  call: { sid: string; from: string; to: string },
-  fetchFn: FetchLike = fetch,
-): Promise<void> {
-  const res = await fetchFn(new URL("/__emulator/calls", twilioUrl).toString(), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(call),
-  });
-  await res.body?.cancel();
-  if (!res.ok) throw new Error(`Twilio emulator refused the call: ${res.status}`);
 }
 
 async function loadFixtures(script: CallScript, dirs: string[]): Promise<Map<string, Uint8Array>> {
@@ -123,12 +93,10 @@ export async function simulateCall(options: SimulationOptions): Promise<Simulati
       );
     }
   }
-  if (target.deepgramEmulatorUrl !== null) {
-    await registerUtterances(target.deepgramEmulatorUrl, callSid, scriptedUtterances(script.turns));
-  }
-  if (target.twilioEmulatorUrl) {
-    await registerCall(target.twilioEmulatorUrl, { sid: callSid, from: script.from, to: script.to });
-  }
+  await registerLocalCall(
+    { deepgram: target.deepgramEmulatorUrl, twilio: target.twilioEmulatorUrl },
+    { sid: callSid, from: script.from, to: script.to, utterances: scriptedUtterances(script.turns) },
+  );
   const direction = script.direction ?? (script.flow.startsWith("inbound") ? "inbound" : "outbound-api");
   log(`placing ${callSid} (${direction}) on ${target.baseUrl}`);
   const stream = await answerCall(fetch, {

@@ -12,6 +12,7 @@ import { LOCAL_CREDENTIALS } from "../../src/config/config";
 import { formatSlotForSpeech, isWithinWorkingHours } from "../../src/flow/time";
 import { speechTimeZone } from "../../src/flow/transitions";
 import { runConversation, type TurnRecord } from "../../src/simulator/conversation";
+import { registerLocalCall } from "../../src/simulator/emulator-control";
 import { MediaPeer } from "../../src/simulator/media-peer";
 import { buildReport, formatReport } from "../../src/simulator/report";
 import {
@@ -152,12 +153,12 @@ export interface CaseRun {
 export async function runCase(c: ReplayCase, renv: ReplayEnv): Promise<CaseRun> {
   const { turns, expect: expectation } = caseVariant(c, openNow(c.flow, Date.now()));
   const callSid = randomCallSid();
-  await postJson(`${renv.urls.deepgram}/__emulator/scripts`, {
-    tag: callSid,
+  await registerLocalCall(renv.urls, {
+    sid: callSid,
+    from: c.from,
+    to: c.to,
     utterances: scriptedUtterances(turns),
   });
-  // Twilio knows the calls it carries: the app's hang-up and redirects find this one.
-  await postJson(`${renv.urls.twilio}/__emulator/calls`, { sid: callSid, from: c.from, to: c.to });
   await injectFaults(c, renv.urls);
   try {
     const stream = await answerCall(selfFetch, {

@@ -5,12 +5,20 @@
  * pending mark at once).
  */
 import { SELF } from "cloudflare:test";
-import { expect, inject } from "vitest";
+import { inject } from "vitest";
 import { bytesToBase64, FRAME_BYTES, MULAW_SILENCE } from "../../src/audio/mulaw";
 import { LOCAL_CREDENTIALS } from "../../src/config/config";
 import { computeTwilioSignature } from "../../src/integrations/twilio-signature";
+import { registerCall, registerUtterances } from "../../src/simulator/emulator-control";
 
 export const ORIGIN = "https://agent.example";
+
+/** The URL of one of the emulators the global setup started. */
+function emulatorUrl(name: "twilio" | "deepgram"): string {
+  const url = inject("emulatorUrls")[name];
+  if (!url) throw new Error(`global setup started no ${name} emulator`);
+  return url;
+}
 
 /** A fresh valid CallSid. */
 export function newCallSid(): string {
@@ -81,14 +89,7 @@ export class TwilioMediaClient {
     const from = options.from ?? "+447700900123";
     const to = options.to ?? "+442071234567";
     // Twilio knows every call it carries: without this the app's hang-up would find no such call.
-    // 409 = the emulator placed this call itself (campaign dialer tests).
-    const known = await fetch(`${inject("emulatorUrls").twilio}/__emulator/calls`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ sid: callSid, from, to }),
-    });
-    await known.body?.cancel();
-    if (known.status !== 201 && known.status !== 409) throw new Error(`Twilio emulator: ${known.status}`);
+    await registerCall(emulatorUrl("twilio"), { sid: callSid, from, to });
     const res = await signedPost(`/twilio/voice${options.query ?? ""}`, {
       CallSid: callSid,
       AccountSid: LOCAL_CREDENTIALS.twilioAccountSid,
@@ -317,10 +318,5 @@ export function fixture(b64: string | undefined): Uint8Array {
 
 /** Register what the Deepgram emulator will "recognise" for each caller speech segment of this call. */
 export async function scriptCaller(callSid: string, utterances: string[]): Promise<void> {
-  const res = await fetch(`${inject("emulatorUrls").deepgram}/__emulator/scripts`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ tag: callSid, utterances }),
-  });
-  expect(res.ok).toBe(true);
+  await registerUtterances(emulatorUrl("deepgram"), callSid, utterances);
 }
