@@ -255,8 +255,10 @@ export class CallEngine {
   }
 
   /**
-   * Twilio's asynchronous AMD result. A machine stops any pitch at once; the voicemail message then
-   * waits for the beep (already passed for `machine_end_*`, else heard locally, else a bounded wait).
+   * Twilio's asynchronous AMD result, which may arrive at any moment (before, during or after the
+   * greeting, or after the caller answered). A machine result stops a pitch only when it routes the
+   * call to voicemail; the message then waits for the beep (already passed for `machine_end_*`, else
+   * heard locally, else a bounded wait). A result the flow ignores changes nothing.
    */
   onAmd(answeredBy: string): void {
     const { result, beepPassed } = amdMeaning(answeredBy);
@@ -265,9 +267,32 @@ export class CallEngine {
         this.humanConfirmed = true;
         this.voicemail.stop();
       }
-      if (result === "machine") this.machineAnswered(beepPassed);
+      if (result === "machine") return this.machineDetected(beepPassed || this.beepHeard);
       await this.apply({ type: "amd", result });
     });
+  }
+
+  /**
+   * A machine answered (AMD or a beep). In the opening state the flow's own `voicemail` branch decides;
+   * after at most one turn (a mailbox greeting taken for an answer) the call is diverted to it; once a
+   * person has been confirmed or has talked for longer, the result is only recorded.
+   */
+  private async machineDetected(beepPassed: boolean): Promise<void> {
+    const { opts, io } = this;
+    if (this.snapshot.status === "ended") return;
+    const divert = () => this.machineAnswered(beepPassed);
+    if (this.snapshot.state === opts.flow.initial || this.humanConfirmed || this.progress.turns > 1) {
+      await this.apply({ type: "amd", result: "machine" }, [], divert);
+      return;
+    }
+    const diverted = divertToVoicemail(opts.flow, this.snapshot, io.nowMs());
+    if (!diverted) {
+      await this.apply({ type: "amd", result: "machine" });
+      return;
+    }
+    this.snapshot = diverted.snapshot;
+    divert();
+    await this.run(diverted.effects, []);
   }
 
   private machineAnswered(beepPassed: boolean): void {
@@ -305,22 +330,8 @@ export class CallEngine {
       return;
     }
     // A beep before anyone was confirmed human: this is a voicemail box, not a person.
-    if (this.humanConfirmed || this.snapshot.status === "ended") return;
-    if (this.snapshot.state === opts.flow.initial) {
-      this.enqueue(async () => {
-        this.machineAnswered(true);
-        await this.apply({ type: "amd", result: "machine" });
-      });
-    } else if (this.progress.turns <= 1) {
-      // The mailbox's greeting was taken for an answer; leave the message instead of pitching.
-      this.enqueue(async () => {
-        const diverted = divertToVoicemail(opts.flow, this.snapshot, io.nowMs());
-        if (!diverted) return;
-        this.machineAnswered(true);
-        this.snapshot = diverted.snapshot;
-        await this.run(diverted.effects, []);
-      });
-    }
+    if (this.humanConfirmed || this.snapshot.status === "ended" || this.progress.turns > 1) return;
+    this.enqueue(() => this.machineDetected(true));
   }
 
   /** The caller hung up or the stream stopped. */
@@ -462,11 +473,10 @@ export class CallEngine {
       this.listening = spec;
       return;
     }
-    if (outcome.event.type === "amd" && outcome.event.result === "machine")
-      this.machineAnswered(this.beepHeard);
     if (streamedReply !== null && outcome.reply) this.spoken.set(streamedReply, outcome.reply);
     else if (outcome.reply) await this.say({ text: outcome.reply, cacheable: false }, spec.stateId);
-    return this.apply(outcome.event);
+    const machine = outcome.event.type === "amd" && outcome.event.result === "machine";
+    return this.apply(outcome.event, [], machine ? () => this.machineAnswered(this.beepHeard) : undefined);
   }
 
   private decideInput(
@@ -504,17 +514,26 @@ export class CallEngine {
     this.enqueue(() => this.apply({ type: "dtmf", digit }));
   }
 
-  /** Feed one event to the flow, persist the result, then carry out its effects. */
-  private async apply(event: FlowEvent, extra: CallEventInput[] = []): Promise<void> {
+  /**
+   * Feed one event to the flow, persist the result, then carry out its effects. `onMove` runs only
+   * when the flow actually moved (entered a state, changed phase or ended), before the effects: an
+   * event the flow ignores changes nothing the engine listens for, plays or times.
+   */
+  private async apply(event: FlowEvent, extra: CallEventInput[] = [], onMove?: () => void): Promise<void> {
     if (this.snapshot.status === "ended") return;
-    this.speculator.cancel();
-    const now = this.io.nowMs();
-    const { snapshot, effects } = step(this.opts.flow, this.snapshot, event, now);
+    const before = this.snapshot;
+    const { snapshot, effects } = step(this.opts.flow, before, event, this.io.nowMs());
     this.snapshot = snapshot;
-    await this.run(effects, extra);
+    const moved = flowMoved(before, snapshot);
+    if (moved) onMove?.();
+    await this.run(effects, extra, moved);
   }
 
-  private async run(effects: Effect[], extra: CallEventInput[]): Promise<void> {
+  /**
+   * Carry out a step's effects. `moved` says the flow left where it was: only then is the old
+   * listening spec (and any speculation on it) dropped; the step's `listen` effect sets the new one.
+   */
+  private async run(effects: Effect[], extra: CallEventInput[], moved = true): Promise<void> {
     const { io, opts } = this;
     const now = io.nowMs();
     const events = [...extra];
@@ -531,7 +550,10 @@ export class CallEngine {
       }
     }
     if (this.snapshot.optedOut) opts.recorder?.stop(now); // recording: the caller objected
-    this.listening = null;
+    if (moved) {
+      this.listening = null;
+      this.speculator.cancel();
+    }
     io.persist(this.record(), events);
 
     for (const effect of effects) {
@@ -670,6 +692,16 @@ export class CallEngine {
       progress: { ...this.progress },
     };
   }
+}
+
+/** The flow entered a state, changed phase or status: what the engine listens for may have changed. */
+export function flowMoved(before: FlowSnapshot, after: FlowSnapshot): boolean {
+  return (
+    before.transitions !== after.transitions ||
+    before.state !== after.state ||
+    before.phase !== after.phase ||
+    before.status !== after.status
+  );
 }
 
 /** A speculative decision was made on the interim words; the audit keeps the final transcript. */
