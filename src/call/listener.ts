@@ -68,7 +68,9 @@ export class Listener {
     const key = JSON.stringify(config.vad);
     if (key === this.configKey || this.speaking) return;
     this.configKey = key;
-    this.vad.dispose();
+    // The frame classifier (WASM) is the call's, shared by every VAD the call builds: only the
+    // listener's own dispose frees it. Freeing it here left the new VAD throwing on every frame.
+    if (!this.classifier) this.vad.dispose();
     this.vad = createVad(config.vad, this.classifier ? { classifier: this.classifier } : {});
     this.bargeIn = createBargeInDetector(config.vad);
   }

@@ -96,3 +96,60 @@ describe("Listener", () => {
     expect(l.speaking).toBe(false);
   });
 });
+
+describe("Listener with an injected frame classifier", () => {
+  it("keeps classifying frames after a state reconfigures the VAD (the classifier is the call's, not the VAD's)", () => {
+    let disposed = false;
+    const classifier = {
+      isSpeech: () => {
+        if (disposed) throw new Error("classifier disposed");
+        return false;
+      },
+      reset: () => undefined,
+      dispose: () => {
+        disposed = true;
+      },
+    };
+    const l = new Listener(
+      DEFAULT_VAD_CONFIG,
+      {
+        agentSpeaking: () => false,
+        onBargeIn: () => undefined,
+        onTurn: () => undefined,
+        onInterim: () => undefined,
+        onSttError: () => undefined,
+        onSttClosed: () => undefined,
+        nowMs: () => 0,
+      },
+      classifier,
+    );
+    l.pushFrame(new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE), 0);
+    l.reconfigure(mergeVadConfig(DEFAULT_VAD_CONFIG, { vad: { minSpeechMs: 400 } }));
+    expect(() => l.pushFrame(new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE), 20)).not.toThrow();
+    expect(disposed).toBe(false);
+  });
+
+  it("frees the classifier when the call's listener is disposed", async () => {
+    let disposed = false;
+    const classifier = {
+      isSpeech: () => false,
+      reset: () => undefined,
+      dispose: () => void (disposed = true),
+    };
+    const l = new Listener(
+      DEFAULT_VAD_CONFIG,
+      {
+        agentSpeaking: () => false,
+        onBargeIn: () => undefined,
+        onTurn: () => undefined,
+        onInterim: () => undefined,
+        onSttError: () => undefined,
+        onSttClosed: () => undefined,
+        nowMs: () => 0,
+      },
+      classifier,
+    );
+    await l.dispose();
+    expect(disposed).toBe(true);
+  });
+});
