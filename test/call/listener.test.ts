@@ -134,7 +134,9 @@ describe("Listener with an injected frame classifier", () => {
     const classifier = {
       isSpeech: () => false,
       reset: () => undefined,
-      dispose: () => void (disposed = true),
+      dispose: () => {
+        disposed = true;
+      },
     };
     const l = new Listener(
       DEFAULT_VAD_CONFIG,
