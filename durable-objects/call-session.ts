@@ -13,6 +13,7 @@ import {
   instantiateWebRtcVad,
   type WebRtcVadRuntime,
 } from "../src/audio";
+import { callEndedEvent } from "../src/call/call-status";
 import { carrierVadConfig } from "../src/call/carrier-vad";
 import { CallEngine } from "../src/call/engine";
 import { getFlow } from "../src/call/flows";
@@ -20,11 +21,11 @@ import { liveCallState } from "../src/call/live-state";
 import type { CallIO, CallMeta, CallRecord } from "../src/call/ports";
 import { recordingAllowed } from "../src/call/recorder";
 import { type CallRecording, RECORDING_STORED_EVENT, startCallRecording } from "../src/call/recording-store";
+import { createTimers } from "../src/call/timers";
 import { type InboundFrame, parseInboundFrame, type StartFrame } from "../src/call/twilio-frames";
 import { actionRunner, providerPorts, r2UtteranceCache, twilioClient } from "../src/call/wiring";
 import type { AppConfig } from "../src/config/config";
 import { configFor } from "../src/config/context";
-import type { FlowSnapshot } from "../src/flow/types";
 import { edgePortsFor } from "../src/lead/edge-ports";
 import { createLogger, type Logger } from "../src/lib/log";
 import { transcriptObjectKey } from "../src/privacy/erasure";
@@ -79,7 +80,7 @@ export class CallSession extends DurableObject<Env> {
   private readonly outbox: Outbox;
   private engine: CallEngine | null = null;
   private socket: WebSocket | null = null;
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly timers = createTimers();
   private alarmArmed = false;
   private pendingAmd: string | null = null;
   private waking: Promise<CallEngine | null> | null = null;
@@ -376,28 +377,7 @@ export class CallSession extends DurableObject<Env> {
         (p) => this.ctx.waitUntil(p),
         hotUtterances,
       ),
-      timers: {
-        set: (name, delayMs, fn) => {
-          const old = this.timers.get(name);
-          if (old) clearTimeout(old);
-          this.timers.set(
-            name,
-            setTimeout(() => {
-              this.timers.delete(name);
-              fn();
-            }, delayMs),
-          );
-        },
-        clear: (name) => {
-          const t = this.timers.get(name);
-          if (t) clearTimeout(t);
-          this.timers.delete(name);
-        },
-        clearAll: () => {
-          for (const t of this.timers.values()) clearTimeout(t);
-          this.timers.clear();
-        },
-      },
+      timers: this.timers,
       nowMs: () => Date.now(),
       log,
     };
@@ -535,23 +515,9 @@ export class CallSession extends DurableObject<Env> {
 
   /** Twilio status callback for this call. */
   async callStatus(callSid: string, status: string, durationSeconds: number | null): Promise<void> {
-    const terminal = ["completed", "busy", "failed", "no-answer", "canceled"].includes(status);
-    if (!terminal) return;
-    const record = this.loadRecord();
-    const snapshot: FlowSnapshot | undefined = record?.snapshot;
-    const outcome = status === "completed" ? (snapshot?.endReason ?? "completed") : status;
-    this.persist(null, [
-      {
-        callSid,
-        atMs: Date.now(),
-        type: EVENT_TYPES.callEnded,
-        payload: {
-          outcome,
-          reason: status,
-          ...(durationSeconds === null ? {} : { durationMs: durationSeconds * 1000 }),
-        },
-      },
-    ]);
+    const ended = callEndedEvent(callSid, status, durationSeconds, this.loadRecord()?.snapshot, Date.now());
+    if (!ended) return;
+    this.persist(null, [ended]);
     const engine = this.engine;
     if (engine) await engine.hangupReceived();
   }

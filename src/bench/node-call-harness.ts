@@ -22,6 +22,7 @@ import {
 import { CallEngine } from "../call/engine";
 import { getFlow } from "../call/flows";
 import type { CallIO, CallMeta, UtteranceCache } from "../call/ports";
+import { createTimers } from "../call/timers";
 import { parseInboundFrame } from "../call/twilio-frames";
 import { actionRunner } from "../call/wiring";
 import { parseConfig } from "../config/config";
@@ -332,7 +333,7 @@ async function runOn(stack: EmulatorStack, options: ScriptedCallOptions): Promis
     campaign: null,
     startedAtMs: wallMs(),
   };
-  const timers = new Map<string, ReturnType<typeof setTimeout>>();
+  const timers = createTimers();
   const hangups: number[] = [];
   const transfers: ScriptedCallResult["transfers"] = [];
   const io: CallIO = {
@@ -385,26 +386,7 @@ async function runOn(stack: EmulatorStack, options: ScriptedCallOptions): Promis
       timeoutMs: config.openai.timeoutMs,
     }),
     cache,
-    timers: {
-      set: (name, delayMs, fn) => {
-        clearTimeout(timers.get(name));
-        timers.set(
-          name,
-          setTimeout(() => {
-            timers.delete(name);
-            fn();
-          }, delayMs),
-        );
-      },
-      clear: (name) => {
-        clearTimeout(timers.get(name));
-        timers.delete(name);
-      },
-      clearAll: () => {
-        for (const t of timers.values()) clearTimeout(t);
-        timers.clear();
-      },
-    },
+    timers,
     nowMs: wallMs,
     log,
   };

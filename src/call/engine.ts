@@ -106,6 +106,7 @@ export class CallEngine {
       },
       opts.llmTimeoutMs,
       () => io.nowMs(),
+      (delayMs, fn) => io.timers.after(delayMs, fn),
     );
     this.finished = new Promise((r) => {
       this.finish = r;
@@ -129,6 +130,7 @@ export class CallEngine {
       ttsGateMs: opts.vadConfig.vad.ttsGateMs,
       // Recording: agent audio as sent (placed by the recorder's playhead).
       onAudioSent: (_id, audio) => opts.recorder?.agent(audio, io.nowMs()),
+      sleep: (ms) => new Promise((resolve) => io.timers.after(ms, resolve)),
     });
     this.listener = new Listener(
       opts.vadConfig,
@@ -409,7 +411,7 @@ export class CallEngine {
     this.io.timers.clear("dtmf_hold");
     const abort = new AbortController();
     this.turnAbort = abort;
-    const timer = setTimeout(() => abort.abort(), this.opts.llmTimeoutMs);
+    const cancelDeadline = this.io.timers.after(this.opts.llmTimeoutMs, () => abort.abort());
     const speculated = heldDtmf === undefined ? this.speculator.take(turn.text, spec.stateId) : null;
     if (heldDtmf !== undefined) this.speculator.cancel();
     const first = withFinalText(
@@ -420,7 +422,7 @@ export class CallEngine {
         })),
       turn.text,
     );
-    clearTimeout(timer);
+    cancelDeadline();
     if (speculated)
       this.persistEvents([
         {
@@ -646,9 +648,9 @@ export class CallEngine {
   private whenIdle(maxWaitMs: number): Promise<void> {
     if (!this.tracker.isPlaying()) return Promise.resolve();
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, maxWaitMs);
+      const cancel = this.io.timers.after(maxWaitMs, resolve);
       this.idleWaiters.push(() => {
-        clearTimeout(t);
+        cancel();
         resolve();
       });
     });

@@ -14,11 +14,17 @@ export interface UtteranceCache {
   backfill(text: string, audio: Uint8Array): void;
 }
 
-/** Named one-shot timers; setting a name again replaces it. */
+/**
+ * The engine's only way to wait: named one-shot timers (setting a name again replaces it) and unnamed
+ * deadlines. Nothing in the engine calls `setTimeout` itself, so a call can run on a virtual clock.
+ */
 export interface Timers {
   set(name: string, delayMs: number, fn: () => void): void;
   clear(name: string): void;
+  /** Clears the named timers (the call ended); unnamed deadlines are cancelled by their owners. */
   clearAll(): void;
+  /** An unnamed one-shot timer (a request deadline, a short wait); returns its cancel function. */
+  after(delayMs: number, fn: () => void): () => void;
 }
 
 /** Durable call state written on every transition: snapshot plus audit events, in one transaction. */

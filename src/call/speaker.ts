@@ -41,9 +41,9 @@ export interface SpeakerDeps {
   ttsGateMs: number;
   /** Recording hook: each chunk of agent audio as it is sent to Twilio. */
   onAudioSent?: (utteranceId: string, audio: Uint8Array) => void;
+  /** Wait on the call's timers (the playback gate polls the caller's VAD). */
+  sleep(ms: number): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Speaker {
   private chain: Promise<unknown> = Promise.resolve();
@@ -217,7 +217,7 @@ export class Speaker {
       if (generation !== this.generation) return false;
       if (timing.firstFrameSentAtMs === null) {
         for (let waited = 0; deps.callerSpeaking() && waited < 2_000; waited += deps.ttsGateMs) {
-          await sleep(deps.ttsGateMs);
+          await deps.sleep(deps.ttsGateMs);
           if (generation !== this.generation) return false;
         }
         timing.firstFrameSentAtMs = deps.nowMs();

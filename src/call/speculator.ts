@@ -19,14 +19,15 @@ interface Running {
   stateId: string;
   outcome: Promise<TurnOutcome>;
   abort: AbortController;
-  timer: ReturnType<typeof setTimeout>;
+  /** Cancels the request's deadline. */
+  cancelDeadline: () => void;
 }
 
 export class Speculator {
   private state: SpeculationState = initialSpeculation();
   private running: Running | null = null;
   /** Re-check after the stability window: no interim arrives while the caller pauses. */
-  private recheck: ReturnType<typeof setTimeout> | null = null;
+  private recheck: (() => void) | null = null;
   /** Speculations started, used and discarded (for the turn's audit record). */
   readonly stats = { started: 0, used: 0, discarded: 0 };
 
@@ -34,17 +35,19 @@ export class Speculator {
     private readonly decide: (text: string, signal: AbortSignal) => Promise<TurnOutcome>,
     private readonly timeoutMs: number,
     private readonly nowMs: () => number,
+    /** One-shot timer on the call's clock; returns its cancel function. */
+    private readonly after: (delayMs: number, fn: () => void) => () => void,
   ) {}
 
   /** An interim arrived while `stateId` listens; may start a speculative decision now or once it stays stable. */
   interim(text: string, stateId: string): void {
     this.state = observeInterim(this.state, text, this.nowMs());
     this.evaluate(stateId);
-    if (this.recheck) clearTimeout(this.recheck);
-    this.recheck = setTimeout(() => {
+    this.recheck?.();
+    this.recheck = this.after(DEFAULT_SPECULATION.stableForMs + 10, () => {
       this.recheck = null;
       this.evaluate(stateId);
-    }, DEFAULT_SPECULATION.stableForMs + 10);
+    });
   }
 
   private evaluate(stateId: string): void {
@@ -53,14 +56,20 @@ export class Speculator {
     this.state = markSpeculationStarted(this.state, d.key);
     this.stop();
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.timeoutMs);
+    const cancelDeadline = this.after(this.timeoutMs, () => abort.abort());
     this.stats.started++;
-    this.running = { text: d.text, stateId, outcome: this.decide(d.text, abort.signal), abort, timer };
+    this.running = {
+      text: d.text,
+      stateId,
+      outcome: this.decide(d.text, abort.signal),
+      abort,
+      cancelDeadline,
+    };
   }
 
   /** The turn ended: the speculative outcome if it was decided on the same words in the same state. */
   take(finalText: string, stateId: string): Promise<TurnOutcome> | null {
-    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck?.();
     this.recheck = null;
     const r = this.running;
     this.running = null;
@@ -68,7 +77,7 @@ export class Speculator {
     if (!r) return null;
     if (r.stateId === stateId && matchesSpeculation(r.text, finalText)) {
       this.stats.used++;
-      return r.outcome.finally(() => clearTimeout(r.timer));
+      return r.outcome.finally(r.cancelDeadline);
     }
     this.discard(r);
     return null;
@@ -76,7 +85,7 @@ export class Speculator {
 
   /** Forget everything (barge-in, state change, DTMF). */
   cancel(): void {
-    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck?.();
     this.recheck = null;
     this.stop();
     this.state = initialSpeculation();
@@ -90,7 +99,7 @@ export class Speculator {
 
   private discard(r: Running): void {
     this.stats.discarded++;
-    clearTimeout(r.timer);
+    r.cancelDeadline();
     r.abort.abort();
     r.outcome.catch(() => undefined);
   }

@@ -40,6 +40,12 @@ const MODULES: readonly BenchModule[] = [
     notesExport: "TURN_LATENCY_NOTES",
   },
   { source: "load", file: "../bench/load-bench.ts", exportName: "runLoadBench", notesExport: "LOAD_NOTES" },
+  {
+    source: "explore",
+    file: "../bench/explore-bench.ts",
+    exportName: "runExploreBench",
+    notesExport: "EXPLORE_NOTES",
+  },
 ];
 
 interface Row extends BenchResult {

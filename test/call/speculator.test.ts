@@ -19,6 +19,10 @@ function speculator() {
     },
     1_000,
     () => now,
+    (delayMs, fn) => {
+      const t = setTimeout(fn, delayMs);
+      return () => clearTimeout(t);
+    },
   );
   return { s, calls };
 }

@@ -1,0 +1,456 @@
+/**
+ * One whole call through the real CallEngine on a virtual clock: a generated {@link Scenario} plays
+ * the outside world (Twilio's phone, AMD and status callbacks, Deepgram's messages, TTS and LLM faults,
+ * the caller's words and timing) and the run returns a {@link CallTrace} of everything observable, for
+ * the invariants to judge. No network, no real waiting: a two-minute call runs in milliseconds.
+ */
+import { bytesToBase64, DEFAULT_VAD_CONFIG, FRAME_BYTES, MULAW_SILENCE, pcmToMulaw } from "../../audio";
+import { whiteNoise } from "../../audio/signals";
+import { callEndedEvent } from "../../call/call-status";
+import { CallEngine } from "../../call/engine";
+import { getFlow } from "../../call/flows";
+import type { CallIO, CallMeta, CallRecord, UtteranceCache } from "../../call/ports";
+import type { Flow } from "../../flow/schema";
+import { renderTemplate } from "../../flow/template";
+import type { ActionResult } from "../../integrations/actions";
+import { createLogger, type LogFields, type LogLevel } from "../../lib/log";
+import type { DecisionRequest, SttEvent } from "../../providers/ports";
+import type { CallEvent } from "../../store/call-event";
+import { speechLikePcm } from "../caller-audio";
+import { VirtualClock } from "./clock";
+import { type PlayedLine, VirtualPhone } from "./phone";
+import { LineCodes, VirtualLlm, VirtualStt, VirtualTts } from "./providers";
+import { CALLER_SAYS, type CallerAct, type Scenario, type SttShape } from "./scenario";
+
+const START_MS = Date.parse("2026-12-07T10:00:00Z");
+export const VIRTUAL_MAX_CALL_MS = 120_000;
+const SLOT_1 = "2026-12-08T10:00:00.000Z";
+const SLOT_2 = "2026-12-08T14:30:00.000Z";
+
+/** A caller turn as STT ended it (the words the engine was given), or a keyed digit. */
+export interface TurnEnd {
+  atMs: number;
+  text: string;
+  /** The call's flow was listening and no agent audio was queued at the phone when the turn ended. */
+  questionHeard: boolean;
+  state: string;
+  /** The flow was still active (not ended) when the turn ended. */
+  active: boolean;
+}
+
+/** Everything observable about one virtual call. */
+export interface CallTrace {
+  scenario: Scenario;
+  flow: Flow;
+  events: CallEvent[];
+  record: CallRecord | null;
+  lines: PlayedLine[];
+  clears: number[];
+  overlaps: VirtualPhone["overlaps"];
+  badFrames: string[];
+  turnEnds: TurnEnd[];
+  /** Caller speech runs (onset to last voiced frame), virtual ms. */
+  speech: { startMs: number; endMs: number; words: string }[];
+  amdDelivered: { atMs: number; answeredBy: string }[];
+  hangups: number[];
+  transfers: number[];
+  callerHungUpAtMs: number | null;
+  endedAtMs: number | null;
+  finishedReason: string | null;
+  logs: { level: LogLevel; msg: string; fields: LogFields }[];
+  errors: unknown[];
+  startMs: number;
+  maxCallDurationMs: number;
+}
+
+/** The fake model: what a sensible classifier would say for the caller's words in a state. */
+function classify(text: string, request: DecisionRequest): { branch: string; reply?: string } {
+  const names = request.state.branches.map((b) => (typeof b === "string" ? b : b.name));
+  const has = (b: string) => names.includes(b);
+  const t = text.toLowerCase();
+  const pick = (...options: string[]) => options.find(has);
+  let branch: string | undefined;
+  if (t.includes("stop calling")) branch = pick("opt_out");
+  else if (t.includes("looking at")) branch = pick("positive", "yes", "time_given", "ready", "available");
+  else if (t.includes("first one")) branch = pick("slot_selected", "positive", "yes");
+  else if (t.startsWith("yes")) branch = pick("yes", "positive", "available", "ready");
+  else if (t.startsWith("no")) branch = pick("no", "negative", "not_available", "decline");
+  branch ??= pick("unclear", "unknown", "clarify") ?? names[0] ?? "unclear";
+  return { branch, reply: "Sure, no problem." };
+}
+
+function callerAudio(text: string): Uint8Array {
+  return pcmToMulaw(speechLikePcm(text));
+}
+
+/** Run one scenario to the end of the call. */
+export async function runVirtualCall(
+  scenario: Scenario,
+  options: { flowId?: string; maxCallDurationMs?: number } = {},
+): Promise<CallTrace> {
+  const flow = getFlow(options.flowId ?? "outbound-booking");
+  if (!flow) throw new Error(`unknown flow ${options.flowId}`);
+  const maxCallDurationMs = options.maxCallDurationMs ?? VIRTUAL_MAX_CALL_MS;
+  const clock = new VirtualClock(START_MS);
+  const codes = new LineCodes();
+  const stt = new VirtualStt(clock);
+  const tts = new VirtualTts(clock, codes, scenario.ttsFaults);
+  const llm = new VirtualLlm(clock, classify, scenario.llmFaults);
+  const logs: CallTrace["logs"] = [];
+  const log = createLogger({}, "info", (level, msg, fields) => logs.push({ level, msg, fields }));
+  const events = new Map<string, CallEvent>();
+  let seq = 0;
+  let record: CallRecord | null = null;
+  const trace: CallTrace = {
+    scenario,
+    flow,
+    events: [],
+    record: null,
+    lines: [],
+    clears: [],
+    overlaps: [],
+    badFrames: [],
+    turnEnds: [],
+    speech: [],
+    amdDelivered: [],
+    hangups: [],
+    transfers: [],
+    callerHungUpAtMs: null,
+    endedAtMs: null,
+    finishedReason: null,
+    logs,
+    errors: clock.errors,
+    startMs: START_MS,
+    maxCallDurationMs,
+  };
+
+  const lines = new Map<string, Uint8Array>();
+  if (scenario.warmCache) {
+    for (const state of Object.values(flow.states)) {
+      for (const text of [state.say, state.ask, state.hold, state.reprompt?.say]) {
+        if (text === undefined) continue;
+        const r = renderTemplate(text, {});
+        if (r.cacheable && r.text !== "") lines.set(r.text, codes.audio(r.text));
+      }
+    }
+  }
+  const cache: UtteranceCache = {
+    get: async (text) => lines.get(text) ?? null,
+    backfill: (text, audio) => {
+      lines.set(text, audio);
+    },
+  };
+
+  const meta: CallMeta = {
+    callSid: "CAvirtual0000000000000000000000000",
+    streamSid: "MZvirtual000000000000000000000000",
+    flowId: flow.id,
+    direction: "outbound-api",
+    from: "+442071234567",
+    to: "+447700900123",
+    campaign: null,
+    startedAtMs: START_MS,
+  };
+
+  // Filled below once the engine exists (marks echo into it).
+  let engine: CallEngine | null = null;
+  const phone = new VirtualPhone(clock, codes, scenario.marks, (mark) => engine?.onMark(mark));
+  let streamOpen = true;
+  let callOver = false;
+
+  const persist = (
+    rec: CallRecord | null,
+    batch: readonly {
+      id?: string;
+      type: string;
+      atMs: number;
+      payload: Record<string, unknown>;
+      callSid: string;
+    }[],
+  ) => {
+    if (rec) record = structuredClone(rec);
+    for (const e of batch) {
+      const id = e.id ?? `ev${seq}`;
+      if (events.has(id)) continue;
+      events.set(id, {
+        id,
+        callSid: e.callSid,
+        seq: seq++,
+        type: e.type,
+        atMs: e.atMs,
+        payload: structuredClone(e.payload),
+      });
+    }
+  };
+
+  const statusCallbacks = (beforeStop: boolean) => {
+    const n = scenario.statusCallbacks.count;
+    for (let i = 0; i < n; i++) {
+      if (scenario.statusCallbacks.beforeStop !== beforeStop && i === 0) continue;
+      clock.after(50 + i * 700, () => {
+        const ended = callEndedEvent(meta.callSid, "completed", 42, record?.snapshot, clock.nowMs());
+        if (ended) persist(null, [ended]);
+        void engine?.hangupReceived().then(() => {
+          callOver = true;
+        });
+      });
+    }
+  };
+
+  /** Twilio ends the media stream (hang-up, transfer): `stop`, then the status callbacks. */
+  const streamStops = () => {
+    if (!streamOpen) return;
+    streamOpen = false;
+    trace.endedAtMs = clock.nowMs();
+    phone.hangUp();
+    statusCallbacks(true);
+    void engine?.hangupReceived().then(() => {
+      statusCallbacks(false);
+      callOver = true;
+    });
+  };
+
+  const actions = async (name: string, params: Record<string, string>): Promise<ActionResult> => {
+    await clock.sleep(name.startsWith("cal.com") ? 600 : 250);
+    switch (name) {
+      case "cal.com:propose_slots":
+        return { ok: true, data: { slot_1: SLOT_1, slot_2: SLOT_2 } };
+      case "cal.com:create_booking":
+        return { ok: true, data: { booked_start: params.start ?? SLOT_1 } };
+      case "transfer_to_human":
+        return { ok: false, error: "nobody free", retryable: false };
+      default:
+        return { ok: true, data: {} };
+    }
+  };
+
+  const io: CallIO = {
+    send: (frame) => phone.receive(frame),
+    closeMedia: () => streamStops(),
+    persist,
+    runAction: (name, params) => actions(name, params),
+    hangup: async () => {
+      trace.hangups.push(clock.nowMs());
+      clock.after(150, streamStops);
+    },
+    transfer: async () => {
+      trace.transfers.push(clock.nowMs());
+      clock.after(150, streamStops);
+    },
+    stt,
+    tts,
+    llm,
+    cache,
+    timers: clock.timers(),
+    nowMs: () => clock.nowMs(),
+    log,
+  };
+
+  engine = new CallEngine(
+    {
+      flow,
+      meta,
+      vars: { first_name: "Ada", email: "ada@example.co.uk" },
+      resume: null,
+      vadConfig: DEFAULT_VAD_CONFIG,
+      models: { fast: "fast-model", reasoning: "reasoning-model" },
+      llmTimeoutMs: 2_500,
+      maxCallDurationMs,
+      persona: "You are a polite UK phone assistant.",
+    },
+    io,
+  );
+  const theEngine = engine;
+  void theEngine.finished.then((reason) => {
+    trace.finishedReason = reason;
+  });
+
+  // ---- The caller's line: one 20 ms frame every 20 ms while the stream is open.
+  let audio: Uint8Array = new Uint8Array(0);
+  let audioPos = 0;
+  let mediaMs = 0;
+  const silenceFrame = new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
+  const tick = () => {
+    if (!streamOpen) return;
+    let frame: Uint8Array = silenceFrame;
+    if (audioPos + FRAME_BYTES <= audio.length) {
+      frame = audio.subarray(audioPos, audioPos + FRAME_BYTES);
+      audioPos += FRAME_BYTES;
+    }
+    theEngine.onMedia(bytesToBase64(frame), mediaMs);
+    mediaMs += 20;
+    clock.after(20, tick);
+  };
+
+  // ---- Deepgram's side: messages on the current stream, with the listener's turn logic mirrored.
+  let pendingWords: string[] = [];
+  const emit = (e: SttEvent) => {
+    const s = stt.current;
+    if (!s || !streamOpen) return;
+    const now = clock.nowMs();
+    if (e.type === "final" && e.text.trim()) pendingWords.push(e.text.trim());
+    const ends = (e.type === "final" && e.speechFinal) || e.type === "utterance_end";
+    if (ends && pendingWords.length > 0) {
+      const snap = theEngine.state;
+      trace.turnEnds.push({
+        atMs: now,
+        text: pendingWords.join(" "),
+        questionHeard: snap.status === "active" && snap.phase === "listening" && !phone.busy,
+        state: snap.state,
+        active: snap.status === "active",
+      });
+      pendingWords = [];
+    }
+    s.emit(e);
+  };
+  const at = (delayMs: number, e: () => SttEvent) => clock.after(delayMs, () => emit(e()));
+
+  const final = (text: string, speechFinal: boolean, startMs: number, endMs: number): SttEvent => ({
+    type: "final",
+    text,
+    confidence: 0.93,
+    speechFinal,
+    fromFinalize: false,
+    startMs,
+    endMs,
+  });
+
+  const speak = (text: string, shape: SttShape) => {
+    const pcm = callerAudio(text);
+    audio = pcm;
+    audioPos = 0;
+    const durMs = Math.ceil(pcm.length / FRAME_BYTES) * 20;
+    const t0 = clock.nowMs();
+    trace.speech.push({ startMs: t0, endMs: t0 + durMs, words: text });
+    const ep = stt.current?.options.endpointing ?? { silenceMs: 500, utteranceEndMs: 1000 };
+    const wordsOf = text.split(" ");
+    at(80, () => ({ type: "speech_started", atMs: mediaMs }));
+    for (let i = 1; i * 300 < durMs; i++) {
+      const upTo = Math.max(1, Math.round((wordsOf.length * i * 300) / durMs));
+      at(i * 300, () => ({
+        type: "interim",
+        text: wordsOf.slice(0, upTo).join(" "),
+        startMs: 0,
+        endMs: i * 300,
+      }));
+    }
+    const end = durMs;
+    switch (shape) {
+      case "speech_final":
+        at(end + ep.silenceMs, () => final(text, true, 0, end));
+        break;
+      case "final_then_utterance_end":
+        at(end + ep.silenceMs, () => final(text, false, 0, end));
+        at(end + ep.utteranceEndMs, () => ({ type: "utterance_end", lastWordEndMs: end }));
+        break;
+      case "speech_final_and_utterance_end":
+        at(end + ep.silenceMs, () => final(text, true, 0, end));
+        at(end + ep.utteranceEndMs, () => ({ type: "utterance_end", lastWordEndMs: end }));
+        break;
+      case "split_finals": {
+        const half = Math.max(1, Math.floor(wordsOf.length / 2));
+        if (wordsOf.length > 1) {
+          at(Math.round(end / 2) + 100, () => final(wordsOf.slice(0, half).join(" "), false, 0, end / 2));
+          at(end + ep.silenceMs, () => final(wordsOf.slice(half).join(" "), true, end / 2, end));
+        } else at(end + ep.silenceMs, () => final(text, true, 0, end));
+        break;
+      }
+      case "late_final":
+        at(end + ep.silenceMs + 1_200, () => final(text, true, 0, end));
+        break;
+      case "interims_only":
+        // Words were heard but none were sure enough: an empty final, then the utterance end.
+        at(end + ep.silenceMs, () => final("", false, 0, end));
+        at(end + ep.utteranceEndMs, () => ({ type: "utterance_end", lastWordEndMs: end }));
+        break;
+    }
+    return durMs;
+  };
+
+  const noise = () => {
+    // Line noise under the VAD's gate: Deepgram's own VAD still fires, and no words come.
+    audio = pcmToMulaw(whiteNoise(600, -58, 11));
+    audioPos = 0;
+    at(60, () => ({ type: "speech_started", atMs: mediaMs }));
+    at(900, () => final("", true, 0, 600));
+    return 600;
+  };
+
+  // ---- The caller, acting in turn.
+  const waitUntil = async (cond: () => boolean, timeoutMs: number) => {
+    const deadline = clock.nowMs() + timeoutMs;
+    while (!cond() && clock.nowMs() < deadline && streamOpen) await clock.sleep(20);
+  };
+  const performAct = async (act: CallerAct, prevEndMs: number) => {
+    const t = act.timing;
+    if (t.kind === "after_agent") {
+      // A person answers what the agent said next: wait for a new line, then for it to finish.
+      let quietSince = clock.nowMs();
+      await waitUntil(() => {
+        if (phone.busy) quietSince = clock.nowMs();
+        const spoke = phone.lines.some((l) => l.firstFrameAtMs > prevEndMs);
+        return spoke && clock.nowMs() - quietSince >= t.gapMs && clock.nowMs() >= prevEndMs;
+      }, 20_000);
+    } else if (t.kind === "barge") {
+      await waitUntil(
+        () =>
+          phone.busy && phone.lines.some((l) => l.firstFrameAtMs > prevEndMs) && clock.nowMs() >= prevEndMs,
+        20_000,
+      );
+      await clock.sleep(t.intoMs);
+    } else {
+      await clock.sleep(Math.max(0, prevEndMs - clock.nowMs()) + t.delayMs);
+    }
+    if (!streamOpen) return clock.nowMs();
+    if (act.kind === "dtmf") {
+      theEngine.onDtmf(act.digit);
+      return clock.nowMs();
+    }
+    const dur = act.kind === "noise" ? noise() : speak(CALLER_SAYS[act.words], act.stt);
+    return clock.nowMs() + dur;
+  };
+  const caller = async () => {
+    let prevEnd = clock.nowMs();
+    for (const act of scenario.acts) {
+      if (!streamOpen) return;
+      prevEnd = await performAct(act, prevEnd);
+    }
+  };
+
+  // ---- Schedule the outside world.
+  for (const a of scenario.amd) {
+    clock.after(a.atMs, () => {
+      if (!streamOpen && trace.endedAtMs !== null) return;
+      trace.amdDelivered.push({ atMs: clock.nowMs(), answeredBy: a.answeredBy });
+      theEngine.onAmd(a.answeredBy);
+    });
+  }
+  if (scenario.sttDropAtMs !== null) {
+    clock.after(scenario.sttDropAtMs, () => {
+      pendingWords = [];
+      stt.current?.emit({ type: "closed" });
+    });
+  }
+  if (scenario.hangupAtMs !== null) {
+    clock.after(scenario.hangupAtMs, () => {
+      if (!streamOpen) return;
+      trace.callerHungUpAtMs = clock.nowMs();
+      streamStops();
+    });
+  }
+
+  void theEngine.begin();
+  clock.after(0, tick);
+  void caller();
+  await clock.runUntil(START_MS + maxCallDurationMs + 60_000, () => callOver && !streamOpen);
+  // Let the last callbacks (status repeats) land.
+  await clock.runUntil(clock.nowMs() + 3_000);
+
+  trace.events = [...events.values()].sort((a, b) => a.seq - b.seq);
+  trace.record = record;
+  trace.lines = phone.lines;
+  trace.clears = phone.clears;
+  trace.overlaps = phone.overlaps;
+  trace.badFrames = phone.badFrames;
+  return trace;
+}
