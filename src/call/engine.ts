@@ -59,7 +59,8 @@ export class CallEngine {
   private readonly listener: Listener;
   private queue: Promise<void> = Promise.resolve();
   private listening: ListeningSpec | null = null;
-  private turnAbort: AbortController | null = null;
+  /** The caller turn being decided; `superseded` once a barge-in or a machine result overtook it. */
+  private turnInFlight: { abort: AbortController; superseded: boolean } | null = null;
   private tts: Promise<TtsSession> | null = null;
   private readonly history: HistoryEntry[] = [];
   private readonly spoken = new Map<string, string>();
@@ -264,6 +265,9 @@ export class CallEngine {
    */
   onAmd(answeredBy: string): void {
     const { result, beepPassed } = amdMeaning(answeredBy);
+    // A machine result outranks a caller turn still being decided before the pitch: that turn was
+    // most likely the mailbox greeting, and deciding it would start the pitch to a recorder.
+    if (result === "machine" && !this.humanConfirmed && this.progress.turns <= 1) this.supersedeTurn();
     this.enqueue(async () => {
       if (result === "human") {
         this.humanConfirmed = true;
@@ -348,7 +352,7 @@ export class CallEngine {
     this.shutDown = true;
     this.ended = true;
     this.io.timers.clearAll();
-    this.turnAbort?.abort();
+    this.supersedeTurn();
     this.speculator.cancel();
     this.speaker.cancel();
     await this.listener.dispose();
@@ -363,12 +367,19 @@ export class CallEngine {
     });
   }
 
+  private supersedeTurn(): void {
+    const t = this.turnInFlight;
+    if (!t) return;
+    t.superseded = true;
+    t.abort.abort();
+  }
+
   private bargeIn(reactionMs: number): void {
     if (!this.tracker.isPlaying()) return;
     const { io, opts } = this;
     io.send({ event: "clear", streamSid: opts.meta.streamSid });
     this.speaker.cancel();
-    this.turnAbort?.abort();
+    this.supersedeTurn();
     this.speculator.cancel();
     const cut = this.tracker.clear(io.nowMs());
     opts.recorder?.cut(io.nowMs()); // recording: what was not yet played is dropped
@@ -410,7 +421,8 @@ export class CallEngine {
     this.heldDtmf = null;
     this.io.timers.clear("dtmf_hold");
     const abort = new AbortController();
-    this.turnAbort = abort;
+    const inFlight = { abort, superseded: false };
+    this.turnInFlight = inFlight;
     const cancelDeadline = this.io.timers.after(this.opts.llmTimeoutMs, () => abort.abort());
     const speculated = heldDtmf === undefined ? this.speculator.take(turn.text, spec.stateId) : null;
     if (heldDtmf !== undefined) this.speculator.cancel();
@@ -445,8 +457,9 @@ export class CallEngine {
       );
       outcome = await outcome.result;
     }
-    if (this.turnAbort === abort) this.turnAbort = null;
-    else if (abort.signal.aborted) return; // a barge-in superseded this turn
+    if (this.turnInFlight === inFlight) this.turnInFlight = null;
+    // A barge-in or a machine result overtook this turn: its decision is dropped, not its fallback taken.
+    if (inFlight.superseded) return;
     if (outcome.kind === "streaming") return;
     if (outcome.kind === "llm_failed") {
       this.io.log.warn("llm failed; taking the flow's fallback", { error: outcome.error });

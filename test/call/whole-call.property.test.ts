@@ -105,6 +105,36 @@ describe("whole calls under any order of events", () => {
   });
 });
 
+describe("counterexamples found by exploring", () => {
+  it("goes to voicemail, not the pitch, when a machine result lands while the caller's first turn is decided", async () => {
+    // explore seed 11: the mailbox's words were being classified (slow model) when AMD said machine_end_beep;
+    // the turn's decision then entered `qualify` before the machine result was looked at.
+    const trace = await holds({
+      ...quiet,
+      amd: [{ answeredBy: "machine_end_beep", atMs: 9_879 }],
+      acts: [
+        {
+          kind: "speak",
+          words: "slot",
+          stt: "final_then_utterance_end",
+          timing: { kind: "after_agent", gapMs: 510 },
+        },
+        {
+          kind: "speak",
+          words: "optout",
+          stt: "speech_final_and_utterance_end",
+          timing: { kind: "after_agent", gapMs: 1_523 },
+        },
+      ],
+      llmFaults: ["ok", "slow", "slow", "429"],
+      sttDropAtMs: 24_909,
+      statusCallbacks: { count: 3, beforeStop: true },
+      warmCache: true,
+    });
+    expect(trace.record?.snapshot.path).toEqual(["greeting", "leave_voicemail"]);
+  });
+});
+
 describe("the invariants themselves", () => {
   it("report a deaf call: a caller final after the question with nothing from the agent", async () => {
     const trace = await runVirtualCall({

@@ -75,6 +75,8 @@ function oneVoice(t: CallTrace): Violation[] {
     detail: `audio of ${o.line} resumed at ${rel(t, o.atMs)} after ${o.after} had started`,
   }));
   for (const c of t.clears) {
+    // A machine result's clear precedes the voicemail message, which rightly plays over a recorder.
+    if (t.amdDelivered.some((a) => Math.abs(a.atMs - c) <= 5 && a.answeredBy !== "human")) continue;
     const talking = t.speech.find((s) => s.startMs <= c && c <= s.endMs);
     if (!talking) continue;
     const early = t.lines.find((l) => l.firstFrameAtMs > c && l.firstFrameAtMs < talking.endMs);
