@@ -142,6 +142,7 @@ export class CallEngine {
         onInterim: (text) => this.onInterim(text),
         onSttError: (message) => io.log.warn("stt stream error", { error: message }),
         onSttClosed: () => this.reconnectStt(),
+        onNoWords: () => this.armNoSpeech(),
         nowMs: () => io.nowMs(),
       },
       opts.classifier,
@@ -227,7 +228,11 @@ export class CallEngine {
     this.opts.recorder?.caller(bytes, timestampMs); // recording: caller track
     for (const tone of this.voicemail.push(bytes, timestampMs)) this.onTone(tone);
     const events = this.listener.pushFrame(bytes, timestampMs);
-    for (const e of events) if (e.type === "speech_start") this.io.timers.clear("no_speech");
+    for (const e of events) {
+      if (e.type === "speech_start") this.io.timers.clear("no_speech");
+      // Speech that ends without a turn (a cough, an unfinished word) must not leave the agent waiting forever.
+      else if (e.type === "speech_end") this.armNoSpeech();
+    }
   }
 
   onMark(name: string): void {

@@ -34,6 +34,8 @@ export interface ListenerHooks {
   onSttError(message: string): void;
   /** The STT stream closed while attached (provider hang-up, network). */
   onSttClosed(): void;
+  /** STT ended an utterance that had no words (noise, a cough, words too unsure to finalise). */
+  onNoWords?(): void;
   nowMs(): number;
 }
 
@@ -150,7 +152,10 @@ export class Listener {
 
   private endTurn(now: number): void {
     this.interimPending = false;
-    if (this.finals.length === 0) return;
+    if (this.finals.length === 0) {
+      this.hooks.onNoWords?.();
+      return;
+    }
     const turn: CallerTurn = {
       text: this.finals.join(" "),
       confidence: this.confidence,

@@ -106,6 +106,27 @@ describe("whole calls under any order of events", () => {
 });
 
 describe("counterexamples found by exploring", () => {
+  it("reprompts after speech that ended with no words instead of leaving dead air until max duration", async () => {
+    // explore seed 5: a "mm-hm" that STT only ever gave as interims cleared the no-speech timer and
+    // nothing re-armed it; the agent said nothing for 78 s, until the call's maximum duration.
+    const trace = await holds({
+      ...quiet,
+      amd: [{ answeredBy: "human", atMs: 8_880 }],
+      marks: "late",
+      acts: [
+        { kind: "speak", words: "yes", stt: "speech_final", timing: { kind: "after_agent", gapMs: 300 } },
+        {
+          kind: "speak",
+          words: "backchannel",
+          stt: "interims_only",
+          timing: { kind: "after_agent", gapMs: 839 },
+        },
+      ],
+      warmCache: true,
+    });
+    expect(trace.record?.snapshot.path.slice(0, 4)).toEqual(["greeting", "qualify", "reprompt", "qualify"]);
+  });
+
   it("goes to voicemail, not the pitch, when a machine result lands while the caller's first turn is decided", async () => {
     // explore seed 11: the mailbox's words were being classified (slow model) when AMD said machine_end_beep;
     // the turn's decision then entered `qualify` before the machine result was looked at.

@@ -256,9 +256,45 @@ function isScripted(t: CallTrace, text: string): boolean {
   );
 }
 
+/** Longest silence a listening state may keep before it reprompts (its no-speech timeout), plus the turn budget. */
+function deadAirLimitMs(t: CallTrace): number {
+  const timeouts = Object.values(t.flow.states).map(
+    (st) => st.noSpeechTimeoutMs ?? t.flow.defaults?.noSpeechTimeoutMs ?? 6_000,
+  );
+  return Math.max(6_000, ...timeouts) + TURN_BUDGET_MS;
+}
+
+/** While the call is up, neither side is silent for longer than a no-speech timeout and a turn: no dead air. */
+function noDeadAir(t: CallTrace): Violation[] {
+  const end = t.endedAtMs ?? t.startMs + t.maxCallDurationMs;
+  const spans: [number, number][] = [
+    ...t.lines.map((l): [number, number] => [
+      l.firstFrameAtMs,
+      l.finishedAtMs ?? (l.startedAtMs ?? l.firstFrameAtMs) + l.playedMs,
+    ]),
+    ...t.speech.map((s): [number, number] => [s.startMs, s.endMs]),
+    ...t.turnEnds.map((x): [number, number] => [x.atMs, x.atMs]),
+    ...t.amdDelivered.map((a): [number, number] => [a.atMs, a.atMs]),
+  ].sort((a, b) => a[0] - b[0]);
+  const limit = deadAirLimitMs(t);
+  let busyUntil = t.startMs;
+  for (const [from, to] of [...spans, [end, end] as [number, number]]) {
+    if (from - busyUntil > limit)
+      return [
+        {
+          invariant: "no dead air",
+          detail: `nothing from the agent or the caller between ${rel(t, busyUntil)} and ${rel(t, from)}`,
+        },
+      ];
+    busyUntil = Math.max(busyUntil, to);
+  }
+  return [];
+}
+
 /** Every invariant, in the order they are reported. */
 export const INVARIANTS: readonly ((t: CallTrace) => Violation[])[] = [
   neverDeaf,
+  noDeadAir,
   oneVoice,
   noPitchToMachines,
   optOutAtOnce,
