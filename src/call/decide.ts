@@ -11,6 +11,7 @@ import type { HistoryEntry, LanguageModel } from "../providers/ports";
 import { type CallerQuestionKind, detectCallerQuestions } from "../turn/caller-question";
 import { type DtmfOption, reconcile, type SpokenAnswer } from "../turn/dtmf-speech";
 import { classifyFastPath, SLOT_CAPTURE } from "../turn/fast-path";
+import { IDENTITY_BRANCHES } from "../turn/fast-path-lexicon";
 import { tokenize } from "../turn/normalise";
 import { scanOptOut } from "../turn/opt-out";
 import type { SlotOption } from "../turn/slot-choice";
@@ -224,6 +225,9 @@ function answerQuestions(input: DecideInput): TurnOutcome | null {
   if (scanOptOut(tokens).kind !== "none") return null;
   const questions = detectCallerQuestions(tokens);
   if (questions.length === 0) return null;
+  // A state with its own "who is this?" branch handles that question itself (as the fast path does).
+  const ownBranch = input.spec.branches.some((b) => IDENTITY_BRANCHES.includes(b));
+  if (ownBranch && questions.every((k) => k === "identity")) return null;
   const reply = callerQuestionReply(
     input.flow,
     input.snapshot,

@@ -113,6 +113,28 @@ describe("decideTurn with a caller question", () => {
     expect(llm.calls).toBe(0);
   });
 
+  it("leaves 'who is this?' to a state that has its own branch for it", async () => {
+    const flow: Flow = {
+      ...booking,
+      states: {
+        ...booking.states,
+        greeting: {
+          ...booking.states.greeting,
+          on: { yes: "qualify", no: "wrong_party", who_is_this: "close" },
+        },
+      },
+    };
+    const out = await decide("Yes, who is this?", inState(flow, "greeting"), new DownLlm(), flow);
+    expect(out.kind).toBe("llm_failed");
+    const both = await decide(
+      "who is this? is this a robot?",
+      inState(flow, "greeting"),
+      new DownLlm(),
+      flow,
+    );
+    expect(both).toMatchObject({ kind: "answer", questions: ["identity", "ai"] });
+  });
+
   it("lets an opt-out win over a question", async () => {
     const out = await decide("who is this? stop calling me", inState(booking, "greeting"), new DownLlm());
     expect(out).toMatchObject({ kind: "event", event: { type: "opt_out" } });
