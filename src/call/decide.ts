@@ -8,9 +8,14 @@ import type { Flow } from "../flow/schema";
 import { formatSlotForSpeech, localParts } from "../flow/time";
 import type { FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/types";
 import type { HistoryEntry, LanguageModel } from "../providers/ports";
+import { type CallerQuestionKind, detectCallerQuestions } from "../turn/caller-question";
 import { type DtmfOption, reconcile, type SpokenAnswer } from "../turn/dtmf-speech";
 import { classifyFastPath, SLOT_CAPTURE } from "../turn/fast-path";
+import { IDENTITY_BRANCHES } from "../turn/fast-path-lexicon";
+import { tokenize } from "../turn/normalise";
+import { scanOptOut } from "../turn/opt-out";
 import type { SlotOption } from "../turn/slot-choice";
+import { callerQuestionReply } from "./caller-answer";
 
 const WEEKDAY_NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
 
@@ -19,6 +24,15 @@ export type TurnOutcome =
   /** A state that wants a reply: its words stream as they are generated; the decision follows. */
   | { kind: "streaming"; replyDeltas: AsyncIterable<string>; result: Promise<TurnOutcome> }
   | { kind: "confirm"; question: string; by: "fast_path" | "llm"; firstTokenMs?: number }
+  /** The caller asked about the call: say `text` (the answer, then the state's question) and stay listening. */
+  | {
+      kind: "answer";
+      questions: CallerQuestionKind[];
+      text: string;
+      reasked: boolean;
+      by: "fast_path";
+      firstTokenMs?: number;
+    }
   | { kind: "llm_failed"; event: FlowEvent; error: string };
 
 export interface DecideInput {
@@ -33,6 +47,8 @@ export interface DecideInput {
   signal: AbortSignal;
   /** A digit keyed for the same prompt while the caller was talking. */
   heldDtmf?: string;
+  /** "Now" for phrasing times in a re-asked question; defaults to the snapshot's last step. */
+  nowMs?: number;
 }
 
 function zoneOf(flow: Flow, snapshot: FlowSnapshot): string {
@@ -153,6 +169,8 @@ export async function decideTurn(input: DecideInput): Promise<TurnOutcome> {
       "fast_path",
     );
   }
+  const answer = answerQuestions(input);
+  if (answer !== null) return answer;
   if (spec.reply && input.heldDtmf === undefined) {
     const stream = input.llm.decideStream(decisionRequest(input));
     const result = stream.result.then(
@@ -190,6 +208,33 @@ export async function decideTurn(input: DecideInput): Promise<TurnOutcome> {
   } catch (err) {
     return llmFailed(err, spec, text);
   }
+}
+
+/**
+ * A turn that asks about the call itself gets a deterministic answer (it must not depend on the LLM
+ * being up: AI disclosure is a compliance matter), then the state's question again, and the call
+ * stays where it was. Anything else the turn said is deliberately not acted on: in "Yes. Wait, am I
+ * talking to a robot?" the "yes" was given before the caller knew who they were talking to, so the
+ * safe reading is to answer and ask again rather than take the "yes" (a wrong "yes" books a meeting
+ * or pitches the wrong person; asking again costs one turn). A turn whose opt-out mention is
+ * negated or hypothetical ("why did you stop calling me?") is left to the LLM, which can still
+ * choose opt-out: stopping calls matters more than answering first.
+ */
+function answerQuestions(input: DecideInput): TurnOutcome | null {
+  const tokens = tokenize(input.text);
+  if (scanOptOut(tokens).kind !== "none") return null;
+  const questions = detectCallerQuestions(tokens);
+  if (questions.length === 0) return null;
+  // A state with its own "who is this?" branch handles that question itself (as the fast path does).
+  const ownBranch = input.spec.branches.some((b) => IDENTITY_BRANCHES.includes(b));
+  if (ownBranch && questions.every((k) => k === "identity")) return null;
+  const reply = callerQuestionReply(
+    input.flow,
+    input.snapshot,
+    questions,
+    input.nowMs ?? input.snapshot.updatedAtMs,
+  );
+  return { kind: "answer", by: "fast_path", questions, text: reply.text, reasked: reply.reasked };
 }
 
 function llmFailed(err: unknown, spec: ListeningSpec, text: string): TurnOutcome {

@@ -493,6 +493,20 @@ export class CallEngine {
       this.listening = spec;
       return;
     }
+    if (outcome.kind === "answer") {
+      // The caller asked about the call: answer, ask the state's question again, stay in the state.
+      this.persistEvents([
+        {
+          callSid: this.opts.meta.callSid,
+          atMs: this.io.nowMs(),
+          type: "turn.caller_question",
+          payload: { state: spec.stateId, kinds: outcome.questions, reasked: outcome.reasked },
+        },
+      ]);
+      await this.say({ text: outcome.text, cacheable: false }, spec.stateId);
+      this.listening = spec;
+      return;
+    }
     if (streamedReply !== null && outcome.reply) this.spoken.set(streamedReply, outcome.reply);
     else if (outcome.reply) await this.say({ text: outcome.reply, cacheable: false }, spec.stateId);
     const machine = outcome.event.type === "amd" && outcome.event.result === "machine";

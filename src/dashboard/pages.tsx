@@ -280,6 +280,15 @@ const TranscriptLine: FC<{ e: TranscriptEntry }> = ({ e }) => {
       return <li class="meta">{[t, `Caller talked over the agent; ${e.cut} line(s) cut`]}</li>;
     case "state":
       return <li class="meta">{[t, `→ ${e.to}${e.trigger ? ` (${e.trigger})` : ""}`]}</li>;
+    case "question":
+      return (
+        <li class="meta">
+          {[
+            t,
+            `Caller asked about the call (${e.kinds.join(", ")}); agent answered${e.reasked ? " and asked again" : ""}`,
+          ]}
+        </li>
+      );
   }
 };
 

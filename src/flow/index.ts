@@ -6,6 +6,7 @@ export * from "./diagram";
 export * from "./graph";
 export * from "./interpreter";
 export * from "./json-schema";
+export * from "./reask";
 export * from "./schema";
 export * from "./template";
 export * from "./time";

@@ -1,7 +1,7 @@
 /** The interpreter's working context for one step: entering states, speaking lines, running actions, ending. */
 import { actionsOf, intentBranches, isTerminal, listens } from "./graph";
 import { DEFAULT_NO_SPEECH_TIMEOUT_MS, type Flow, type FlowState } from "./schema";
-import { renderTemplate, templateVariables } from "./template";
+import { type RenderedTemplate, renderTemplate, templateVariables } from "./template";
 import { DEFAULT_TIME_ZONE, formatSlotForSpeech, isWithinWorkingHours } from "./time";
 import type { Effect, FlowLogEvent, FlowSnapshot, ListeningSpec } from "./types";
 
@@ -22,6 +22,40 @@ export function speechTimeZone(flow: Flow, vars: Record<string, string>): string
     }
   }
   return flow.timeZone ?? DEFAULT_TIME_ZONE;
+}
+
+/** Variables as spoken: instants phrased in the callee's zone; unparseable instants count as missing. */
+function spokenVars(flow: Flow, vars: Record<string, string>, nowMs: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  const tz = speechTimeZone(flow, vars);
+  for (const [k, v] of Object.entries(vars)) {
+    if (flow.variables[k]?.type !== "instant") {
+      out[k] = v;
+      continue;
+    }
+    try {
+      out[k] = formatSlotForSpeech(v, tz, nowMs);
+    } catch {
+      // leave it out: the declared fallback (or nothing) is spoken instead of a garbled time
+    }
+  }
+  return out;
+}
+
+function fallbacks(flow: Flow): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(flow.variables)) if (v.fallback !== undefined) out[k] = v.fallback;
+  return out;
+}
+
+/** Render a line of the flow as the caller hears it: call values (instants phrased), else declared fallbacks. */
+export function renderSpokenLine(
+  flow: Flow,
+  vars: Record<string, string>,
+  text: string,
+  nowMs: number,
+): RenderedTemplate {
+  return renderTemplate(text, spokenVars(flow, vars, nowMs), fallbacks(flow));
 }
 
 /** What the state in `snapshot` listens for, or null when the call is not waiting for the caller. */
@@ -59,34 +93,9 @@ export class StepContext {
     this.effects.push({ type: "log", event });
   }
 
-  /** Variables as spoken: instants phrased in the callee's zone; unparseable instants count as missing. */
-  private spokenVars(): Record<string, string> {
-    const out: Record<string, string> = {};
-    const tz = speechTimeZone(this.flow, this.snap.vars);
-    for (const [k, v] of Object.entries(this.snap.vars)) {
-      if (this.flow.variables[k]?.type !== "instant") {
-        out[k] = v;
-        continue;
-      }
-      try {
-        out[k] = formatSlotForSpeech(v, tz, this.nowMs);
-      } catch {
-        // leave it out: the declared fallback (or nothing) is spoken instead of a garbled time
-      }
-    }
-    return out;
-  }
-
-  private fallbacks(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.flow.variables))
-      if (v.fallback !== undefined) out[k] = v.fallback;
-    return out;
-  }
-
   /** Render and emit one spoken line. */
   say(stateId: string, lineKey: string, text: string): void {
-    const r = renderTemplate(text, this.spokenVars(), this.fallbacks());
+    const r = renderSpokenLine(this.flow, this.snap.vars, text, this.nowMs);
     if (r.missing.length > 0)
       this.log({ type: "template_missing", state: stateId, line: lineKey, variables: r.missing });
     if (r.text === "") return;

@@ -42,6 +42,12 @@ export function decideSpeedToLead(i: SpeedToLeadInput): SpeedToLeadDecision {
   return { action: "call", reason: "open" };
 }
 
+/**
+ * Where a speed-to-lead call's details came from, as the agent says it when the caller asks
+ * ("We have your details from …"): this path only ever dials a lead a site's form just sent.
+ */
+export const WEB_LEAD_SOURCE = "your enquiry on our website";
+
 /** The Twilio call for a lead: the public voice webhook with the flow and its variables, async AMD, status callbacks. */
 export function outboundCallParams(q: {
   publicBaseUrl: string;
@@ -58,6 +64,7 @@ export function outboundCallParams(q: {
   voice.searchParams.set("var_first_name", q.firstName.slice(0, 200));
   voice.searchParams.set("var_email", q.email);
   voice.searchParams.set("var_lead_id", q.leadId);
+  voice.searchParams.set("var_lead_source", WEB_LEAD_SOURCE);
   if (q.site.campaign) voice.searchParams.set("campaign", q.site.campaign);
   return {
     to: q.to,

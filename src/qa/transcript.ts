@@ -1,7 +1,7 @@
 /**
  * Assembles a call's transcript from its audit events: the caller's final turns with their times, the
  * agent's scripted lines (rendered from the flow with the values the call captured) marked where a
- * barge-in cut them, DTMF keys and state transitions. Pure: events and the flow in, entries out.
+ * barge-in cut them, DTMF keys, questions the caller asked about the call, and state transitions. Pure: events and the flow in, entries out.
  */
 import { listens } from "../flow/graph";
 import type { Flow, FlowState } from "../flow/schema";
@@ -23,7 +23,9 @@ export type TranscriptEntry =
   | (EntryBase & { kind: "dtmf"; digit: string; mapped: boolean })
   | (EntryBase & { kind: "agent"; text: string; lineId: string; cut: boolean })
   | (EntryBase & { kind: "state"; from: string | null; to: string; trigger: string })
-  | (EntryBase & { kind: "barge_in"; cut: number; reactionMs: number | null });
+  | (EntryBase & { kind: "barge_in"; cut: number; reactionMs: number | null })
+  /** The caller asked about the call itself (who, AI, why, where from, recorded); the agent answered. */
+  | (EntryBase & { kind: "question"; state: string; kinds: string[]; reasked: boolean });
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -164,6 +166,21 @@ export function assembleTranscript(input: readonly QaEvent[], flow?: Flow): Tran
         });
         playing = [];
         break;
+      case "turn.caller_question": {
+        settleActions();
+        const kinds = Array.isArray(e.payload.kinds)
+          ? e.payload.kinds.filter((k): k is string => typeof k === "string")
+          : [];
+        out.push({
+          ...base(e),
+          kind: "question",
+          state: str(e.payload.state) ?? "",
+          kinds,
+          reasked: e.payload.reasked === true,
+        });
+        playing = [];
+        break;
+      }
       case "call.barge_in": {
         settleActions();
         const cut = typeof e.payload.cut === "number" ? e.payload.cut : 0;

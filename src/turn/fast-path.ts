@@ -1,4 +1,5 @@
 // Isolates the deterministic fast-path classifier: obvious turns decided without the LLM, abstaining when unsure.
+import { detectCallerQuestions } from "./caller-question";
 import {
   IDENTITY_BRANCHES,
   MAX_PHRASE_TURN_WORDS,
@@ -153,11 +154,13 @@ function sameCaptures(a: Readonly<Record<string, string>>, b: Readonly<Record<st
  * Decide a turn without the LLM when it is obvious, else abstain.
  *
  * Order: opt-out phrases anywhere in the text win; a negated, hypothetical or retracted
- * opt-out abstains outright. Then DTMF (through `dtmfMap`, or 1..n in a slot state); with
- * both a digit and speech, both must agree or the classifier abstains (use `reconcile` in
- * dtmf-speech.ts to ask the caller). Then slot choices, "who is this?", and whole-turn
- * yes/no phrases mapped onto the state's own branch names. Anything with unknown words,
- * both polarities, a question mark or more than a dozen words abstains.
+ * opt-out abstains outright. A question about the call itself (who, AI, why, where from,
+ * recorded: caller-question.ts) abstains, unless the state has its own "who is this?" branch.
+ * Then DTMF (through `dtmfMap`, or 1..n in a slot state); with both a digit and speech, both
+ * must agree or the classifier abstains (use `reconcile` in dtmf-speech.ts to ask the caller).
+ * Then slot choices, "who is this?", and whole-turn yes/no phrases mapped onto the state's own
+ * branch names. Anything with unknown words, both polarities, a question mark or more than a
+ * dozen words abstains.
  */
 export function classifyFastPath(input: FastPathInput): FastPathDecision {
   const text = input.text?.trim() ?? "";
@@ -170,6 +173,12 @@ export function classifyFastPath(input: FastPathInput): FastPathDecision {
     const optOut = scanOptOut(tokens);
     if (optOut.kind === "opt_out") return { decision: "opt_out", reason: optOut.reason };
     if (optOut.kind === "unsure") return abstain(optOut.reason);
+    // A turn that asks about the call is answered first, never decided on the words around the
+    // question ("Yes. Wait, am I talking to a robot?"). Only a state with a branch of its own for
+    // "who is this?" takes that question as its answer.
+    const asked = detectCallerQuestions(tokens);
+    const ownBranch = asked.every((k) => k === "identity") && pick(input.branches, IDENTITY_BRANCHES);
+    if (asked.length > 0 && !ownBranch) return abstain("caller_question");
   }
   if (input.dtmf !== undefined) {
     const keyed = resolveDtmf(input, input.dtmf);

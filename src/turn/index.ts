@@ -1,4 +1,6 @@
 // Isolates the public surface of the turn engine's pure modules.
+
+export * from "./caller-question";
 export * from "./dtmf-speech";
 export * from "./fast-path";
 export * from "./fast-path-corpus";

@@ -61,6 +61,17 @@ describe("assembleTranscript", () => {
     expect(entries.some((e) => e.kind === "agent" && e.lineId === "greeting.reprompt")).toBe(true);
   });
 
+  it("shows a question the caller asked about the call, without the caller's words", () => {
+    const b = new CallBuilder("CA6").start().greet();
+    b.add("turn.caller_question", { state: "greeting", kinds: ["ai"], reasked: true });
+    const entries = assembleTranscript(b.events, flow);
+    expect(entries.find((e) => e.kind === "question")).toMatchObject({
+      state: "greeting",
+      kinds: ["ai"],
+      reasked: true,
+    });
+  });
+
   it("leaves agent lines out without the flow", () => {
     expect(assembleTranscript(bookedCall("CA5").events).some((e) => e.kind === "agent")).toBe(false);
   });

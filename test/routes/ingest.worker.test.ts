@@ -107,6 +107,7 @@ describe("POST /api/ingest/lead", () => {
     expect(voice.searchParams.get("flow")).toBe("outbound-booking");
     expect(voice.searchParams.get("var_first_name")).toBe("Jo");
     expect(voice.searchParams.get("var_email")).toBe(`${tag}@example.com`);
+    expect(voice.searchParams.get("var_lead_source")).toBe("your enquiry on our website");
     expect(voice.searchParams.get("campaign")).toBe("spring");
     expect(form.get("AsyncAmd")).toBe("true");
     expect(form.get("AsyncAmdStatusCallback")).toBe("https://agent.example/twilio/amd");
