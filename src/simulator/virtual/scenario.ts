@@ -20,6 +20,8 @@ export const CALLER_SAYS = {
   hello: "hello?",
   hesitation: "um let me think",
   mailbox: "hi you have reached sam please leave a message after the tone",
+  robot: "yes wait am i talking to a robot",
+  who: "who is this",
 } as const;
 export type CallerWords = keyof typeof CALLER_SAYS;
 

@@ -427,7 +427,7 @@ export async function runVirtualCall(
   }
   if (scenario.sttDropAtMs !== null) {
     clock.after(scenario.sttDropAtMs, () => {
-      pendingWords = [];
+      // The listener keeps words already finalised; the next stream's end of utterance ends that turn.
       stt.current?.emit({ type: "closed" });
     });
   }
