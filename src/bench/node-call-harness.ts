@@ -23,7 +23,7 @@ import { CallEngine } from "../call/engine";
 import { getFlow } from "../call/flows";
 import type { CallIO, CallMeta, UtteranceCache } from "../call/ports";
 import { parseInboundFrame } from "../call/twilio-frames";
-import { actionRunner } from "../call/wiring";
+import { actionRunner, llmPort } from "../call/wiring";
 import { parseConfig } from "../config/config";
 import { type EmulatorStack, type EmulatorStackOptions, startEmulatorStack } from "../emulators/stack";
 import { openNodeWebSocket, silence } from "../emulators/voice-shared";
@@ -33,7 +33,6 @@ import type { FlowSnapshot } from "../flow/types";
 import { createLogger, type Logger } from "../lib/log";
 import { createDeepgramStt } from "../providers/deepgram";
 import { createElevenLabsTts } from "../providers/elevenlabs";
-import { createOpenAiLlm } from "../providers/openai";
 import type { TextToSpeech } from "../providers/ports";
 import { EVENT_TYPES } from "../store/call-event";
 import { PostgresEventStore } from "../store/event-store";
@@ -378,12 +377,7 @@ async function runOn(stack: EmulatorStack, options: ScriptedCallOptions): Promis
       openWebSocket: openNodeWebSocket,
     }),
     tts,
-    llm: createOpenAiLlm({
-      apiKey: config.openai.credential,
-      baseURL: config.openai.baseUrl,
-      model: config.openai.model,
-      timeoutMs: config.openai.timeoutMs,
-    }),
+    llm: llmPort(config, log),
     cache,
     timers: {
       set: (name, delayMs, fn) => {

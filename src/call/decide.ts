@@ -7,7 +7,7 @@ import { mergeVadConfig, parseVadConfigOverride, type VadConfig } from "../audio
 import type { Flow } from "../flow/schema";
 import { formatSlotForSpeech, localParts } from "../flow/time";
 import type { FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/types";
-import type { HistoryEntry, LanguageModel } from "../providers/ports";
+import type { HistoryEntry, LanguageModel, LlmRecoveryStep } from "../providers/ports";
 import { type DtmfOption, reconcile, type SpokenAnswer } from "../turn/dtmf-speech";
 import { classifyFastPath, SLOT_CAPTURE } from "../turn/fast-path";
 import type { SlotOption } from "../turn/slot-choice";
@@ -33,6 +33,8 @@ export interface DecideInput {
   signal: AbortSignal;
   /** A digit keyed for the same prompt while the caller was talking. */
   heldDtmf?: string;
+  /** Told when the LLM decision was retried or sent to the fallback model (for the audit trail). */
+  onLlmRecovery?: (step: LlmRecoveryStep) => void;
 }
 
 function zoneOf(flow: Flow, snapshot: FlowSnapshot): string {
@@ -215,6 +217,7 @@ function decisionRequest(input: DecideInput) {
       wantsReply: spec.reply,
     },
     signal: input.signal,
+    ...(input.onLlmRecovery ? { onRecovery: input.onLlmRecovery } : {}),
   };
 }
 
