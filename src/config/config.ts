@@ -126,7 +126,7 @@ export const EnvSchema = z.object({
   /** Model asked when a turn's model fails (429, 5xx, hang); empty = the other tier (fast ↔ reasoning); `none` = no fallback model. */
   OPENAI_FALLBACK_MODEL: z.string().trim().default(""),
   LLM_TIMEOUT_MS: positiveIntMs.default(2_500),
-  /** A first attempt that another may follow is cut after this long (leaving the rest of LLM_TIMEOUT_MS to the fallback). */
+  /** An attempt the fallback model may still follow is cut when no response started after this long (a hung request). */
   LLM_ATTEMPT_TIMEOUT_MS: positiveIntMs.default(1_500),
 
   DATABASE_URL: z
@@ -228,7 +228,7 @@ export interface AppConfig {
     reasoningModel: string;
     /** The turn's LLM budget: every attempt, retry wait and fallback-model attempt fits inside it. */
     timeoutMs: number;
-    /** Cut for an attempt the fallback model may still follow (never above `timeoutMs`). */
+    /** How long an attempt the fallback model may still follow waits for its response to start (never above `timeoutMs`). */
     attemptTimeoutMs: number;
     /** Model → the model asked when it failed (no entry = no fallback model for it). */
     fallbackModels: Record<string, string>;

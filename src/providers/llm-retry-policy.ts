@@ -11,8 +11,9 @@ export interface LlmRetryPolicy {
   /** The whole decision, every attempt and every wait included (the engine's `llmTimeoutMs`). */
   budgetMs: number;
   /**
-   * An attempt another may follow is cut after this long, so a hung request leaves the fallback
-   * model time to answer. The last possible attempt gets whatever is left of the budget.
+   * An attempt another may follow is cut when the provider has not started answering (no response
+   * headers) after this long, so a hung request leaves the fallback model time to answer. An attempt
+   * that started answering is alive and may run to the end of the budget; so may the last possible one.
    */
   attemptTimeoutMs: number;
   /** No attempt starts with less than this left: a request cannot be answered faster. */
@@ -102,9 +103,10 @@ function fallbackAvailable(state: RetryState): boolean {
 }
 
 /**
- * How long the attempt about to start may run. It is cut early only when another attempt could still
- * follow a hang (the fallback model is unused) and the budget has room for both; otherwise it gets the
- * rest of the budget. Never more than what is left.
+ * How long the attempt about to start may wait for the provider to start answering (once it has, it
+ * may run to the end of the budget). It is cut early only when another attempt could still follow a
+ * hang (the fallback model is unused) and the budget has room for both; otherwise it gets the rest of
+ * the budget. Never more than what is left.
  */
 export function attemptTimeoutMs(policy: LlmRetryPolicy, state: RetryState): number {
   const remaining = Math.max(0, policy.budgetMs - state.elapsedMs);

@@ -101,15 +101,20 @@ export function withLlmRetry(llm: LanguageModel, options: LlmRetryOptions): Lang
       const deadline = new AbortController();
       let timedOut = false;
       let spoke = false;
-      const timer = setTimeout(
-        () => {
-          timedOut = true;
-          deadline.abort(timeoutError());
-        },
-        attemptTimeoutMs(policy, state),
-      );
+      const expire = () => {
+        timedOut = true;
+        deadline.abort(timeoutError());
+      };
+      // Until the provider starts answering, the attempt may be cut early for the fallback model;
+      // once it has started it is alive, however slowly it streams, and may run to the turn budget.
+      let timer = setTimeout(expire, attemptTimeoutMs(policy, state));
+      const started = () => {
+        if (spoke || timedOut) return;
+        clearTimeout(timer);
+        timer = setTimeout(expire, Math.max(0, policy.budgetMs - (now() - startMs)));
+      };
       const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
-      const attemptReq: DecisionRequest = { ...req, model, signal };
+      const attemptReq: DecisionRequest = { ...req, model, signal, onStarted: started };
       try {
         if (out === null) return await llm.decide(attemptReq);
         const inner = llm.decideStream(attemptReq);

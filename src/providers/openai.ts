@@ -106,6 +106,7 @@ export function createOpenAiLlm(config: OpenAiConfig): LanguageModel {
           },
           req.signal ? { signal: req.signal } : {},
         );
+        req.onStarted?.();
         for await (const chunk of stream) {
           const delta = chunk.choices[0]?.delta;
           if (delta === undefined) continue;

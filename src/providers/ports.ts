@@ -134,6 +134,11 @@ export interface DecisionRequest {
   signal?: AbortSignal;
   /** Told about each retry or fallback-model attempt (the engine audits them); adapters ignore it. */
   onRecovery?: (step: LlmRecoveryStep) => void;
+  /**
+   * Called by the adapter once the provider started answering (response headers arrived): the
+   * request is alive, however slowly it streams. The retry policy cuts only requests that never start.
+   */
+  onStarted?: () => void;
 }
 
 /** The LLM's classification of one caller turn. */

@@ -134,6 +134,8 @@ describe("LLM retry policy", () => {
 /** One scripted attempt: how the provider would answer, if given the time. */
 interface Scripted {
   kind: FailureKind | "success";
+  /** When the response starts (headers); a `timeout` attempt never starts. */
+  startMs: number;
   latencyMs: number;
   retryAfterMs: number | undefined;
   spoke: boolean;
@@ -150,6 +152,7 @@ const policyArb: fc.Arbitrary<LlmRetryPolicy> = fc
 
 const scriptedArb: fc.Arbitrary<Scripted> = fc.record({
   kind: fc.constantFrom<Scripted["kind"]>("transient", "timeout", "model", "account", "success"),
+  startMs: fc.integer({ min: 0, max: 4_000 }),
   latencyMs: fc.integer({ min: 0, max: 10_000 }),
   retryAfterMs: fc.option(
     fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 3_000, max: 120_000 })),
@@ -171,15 +174,22 @@ function simulate(policy: LlmRetryPolicy, hasFallbackModel: boolean, script: Scr
   let outcome: "success" | "gave_up" = "gave_up";
   for (const s of script) {
     const timeoutMs = attemptTimeoutMs(policy, state);
-    const entry: (typeof log)[number] = { attempt: log.length + 1, timeoutMs, startedAtMs: state.elapsedMs };
+    // A response that started in time is alive: the attempt may then run to the end of the budget.
+    const started = s.kind !== "timeout" && s.startMs < timeoutMs;
+    const cutMs = started ? policy.budgetMs - state.elapsedMs : timeoutMs;
+    const entry: (typeof log)[number] = {
+      attempt: log.length + 1,
+      timeoutMs: cutMs,
+      startedAtMs: state.elapsedMs,
+    };
     log.push(entry);
-    const hung = s.kind === "timeout" || s.latencyMs >= timeoutMs;
+    const hung = s.kind === "timeout" || s.latencyMs >= cutMs;
     if (!hung && s.kind === "success") {
       state.elapsedMs += s.latencyMs;
       outcome = "success";
       break;
     }
-    state.elapsedMs += hung ? timeoutMs : s.latencyMs;
+    state.elapsedMs += hung ? cutMs : s.latencyMs;
     const kind: FailureKind = hung ? "timeout" : (s.kind as FailureKind);
     const step = nextStep(policy, state, { kind, retryAfterMs: s.retryAfterMs, spoke: s.spoke && !hung });
     entry.failure = { ...s, kind };

@@ -106,6 +106,15 @@ describe("LLM retry policy against the OpenAI emulator", () => {
     expect(steps).toMatchObject([{ type: "fallback_model", failure: "timeout", fromModel: FAST }]);
   });
 
+  it("lets a slow answer that has started run on past the attempt deadline: it is alive, not hung", async () => {
+    emu.setLatency({ ttftMs: 900 });
+    const steps: LlmRecoveryStep[] = [];
+    const d = await llm().decide({ ...request("yes"), onRecovery: (s) => steps.push(s) });
+    expect(d).toMatchObject({ branch: "yes", model: FAST });
+    expect(steps).toEqual([]);
+    expect(models()).toEqual([FAST]);
+  });
+
   it("gives up with a timeout inside the budget when every model hangs", async () => {
     emu.setFaults({ hangRequests: 5 });
     const started = performance.now();
