@@ -24,7 +24,7 @@ import { getFlow } from "../call/flows";
 import type { CallIO, CallMeta, UtteranceCache } from "../call/ports";
 import { createTimers } from "../call/timers";
 import { parseInboundFrame } from "../call/twilio-frames";
-import { actionRunner } from "../call/wiring";
+import { actionRunner, llmPort } from "../call/wiring";
 import { parseConfig } from "../config/config";
 import { type EmulatorStack, type EmulatorStackOptions, startEmulatorStack } from "../emulators/stack";
 import { openNodeWebSocket, silence } from "../emulators/voice-shared";
@@ -34,7 +34,6 @@ import type { FlowSnapshot } from "../flow/types";
 import { createLogger, type Logger } from "../lib/log";
 import { createDeepgramStt } from "../providers/deepgram";
 import { createElevenLabsTts } from "../providers/elevenlabs";
-import { createOpenAiLlm } from "../providers/openai";
 import type { TextToSpeech } from "../providers/ports";
 import { EVENT_TYPES } from "../store/call-event";
 import { PostgresEventStore } from "../store/event-store";
@@ -379,12 +378,7 @@ async function runOn(stack: EmulatorStack, options: ScriptedCallOptions): Promis
       openWebSocket: openNodeWebSocket,
     }),
     tts,
-    llm: createOpenAiLlm({
-      apiKey: config.openai.credential,
-      baseURL: config.openai.baseUrl,
-      model: config.openai.model,
-      timeoutMs: config.openai.timeoutMs,
-    }),
+    llm: llmPort(config, log),
     cache,
     timers,
     nowMs: wallMs,

@@ -7,7 +7,7 @@ import { mergeVadConfig, parseVadConfigOverride, type VadConfig } from "../audio
 import type { Flow } from "../flow/schema";
 import { formatSlotForSpeech, localParts } from "../flow/time";
 import type { FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/types";
-import type { HistoryEntry, LanguageModel } from "../providers/ports";
+import type { HistoryEntry, LanguageModel, LlmRecoveryStep } from "../providers/ports";
 import { type CallerQuestionKind, detectCallerQuestions } from "../turn/caller-question";
 import { type DtmfOption, reconcile, type SpokenAnswer } from "../turn/dtmf-speech";
 import { classifyFastPath, SLOT_CAPTURE } from "../turn/fast-path";
@@ -49,6 +49,8 @@ export interface DecideInput {
   heldDtmf?: string;
   /** "Now" for phrasing times in a re-asked question; defaults to the snapshot's last step. */
   nowMs?: number;
+  /** Told when the LLM decision was retried or sent to the fallback model (for the audit trail). */
+  onLlmRecovery?: (step: LlmRecoveryStep) => void;
 }
 
 function zoneOf(flow: Flow, snapshot: FlowSnapshot): string {
@@ -260,6 +262,7 @@ function decisionRequest(input: DecideInput) {
       wantsReply: spec.reply,
     },
     signal: input.signal,
+    ...(input.onLlmRecovery ? { onRecovery: input.onLlmRecovery } : {}),
   };
 }
 

@@ -529,6 +529,16 @@ export class CallEngine {
       models: this.opts.models,
       llm: this.io.llm,
       signal,
+      // Audit: a retried or re-routed LLM decision (provider facts only, no words of the call).
+      onLlmRecovery: (step) =>
+        this.persistEvents([
+          {
+            callSid: this.opts.meta.callSid,
+            atMs: this.io.nowMs(),
+            type: step.type === "retry" ? "llm.retry" : "llm.fallback_model",
+            payload: { state: spec.stateId, ...step },
+          },
+        ]),
     };
   }
 

@@ -19,6 +19,7 @@ import { createDeepgramStt } from "../providers/deepgram";
 import { createElevenLabsTts } from "../providers/elevenlabs";
 import { type FallbackSwitch, withSttFallback, withTtsFallback } from "../providers/fallback";
 import { createGoogleStt } from "../providers/google-stt";
+import { withLlmRetry } from "../providers/llm-retry";
 import { createOpenAiLlm } from "../providers/openai";
 import type { LanguageModel, SpeechToText, TextToSpeech } from "../providers/ports";
 import { openWorkerdWebSocket } from "../providers/websocket";
@@ -34,7 +35,8 @@ export interface ProviderPorts {
 /**
  * STT, TTS and LLM adapters for this configuration. Deepgram falls back to Google speech-to-text and
  * ElevenLabs to Azure Neural TTS when those are configured; without them a provider failure takes the
- * engine's failure path. Fallback switches are logged (provider names and error text only).
+ * engine's failure path. Fallback switches are logged (provider names and error text only). The LLM
+ * is {@link llmPort}.
  */
 export function providerPorts(config: AppConfig, log?: Logger): ProviderPorts {
   const logger = log ?? createLogger({ component: "providers" }, config.logLevel);
@@ -71,13 +73,38 @@ export function providerPorts(config: AppConfig, log?: Logger): ProviderPorts {
           fallbackOptions,
         )
       : elevenlabs,
-    llm: createOpenAiLlm({
-      apiKey: config.openai.credential,
-      baseURL: config.openai.baseUrl,
-      model: config.openai.model,
-      timeoutMs: config.openai.timeoutMs,
-    }),
+    llm: llmPort(config, logger),
   };
+}
+
+/**
+ * The OpenAI adapter behind the turn-budget-aware retry policy: within `LLM_TIMEOUT_MS` a 429, 5xx or
+ * hung request is retried once (when its Retry-After fits) or sent to the fallback model; only when
+ * both fail does the turn take the flow's fallback. The SDK's own retries are off (they would wait past
+ * the budget). Retries are logged with provider facts only (model, status, code, timings).
+ */
+export function llmPort(config: AppConfig, log?: Logger): LanguageModel {
+  const logger = log ?? createLogger({ component: "providers" }, config.logLevel);
+  const { openai } = config;
+  return withLlmRetry(
+    createOpenAiLlm({
+      apiKey: openai.credential,
+      baseURL: openai.baseUrl,
+      model: openai.model,
+      timeoutMs: openai.timeoutMs,
+      maxRetries: 0,
+    }),
+    {
+      defaultModel: openai.model,
+      fallbackModel: (model) => openai.fallbackModels[model],
+      policy: { budgetMs: openai.timeoutMs, attemptTimeoutMs: openai.attemptTimeoutMs },
+      onRecovery: (step) =>
+        logger.warn(step.type === "retry" ? "llm retry" : "llm fallback model", {
+          provider: "openai",
+          ...step,
+        }),
+    },
+  );
 }
 
 /** Twilio REST client for call control. */

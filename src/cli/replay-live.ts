@@ -30,6 +30,8 @@ async function main(): Promise<number> {
     apiKey,
     ...(process.env.OPENAI_BASE_URL ? { baseURL: process.env.OPENAI_BASE_URL } : {}),
     timeoutMs: Number(process.env.LLM_TIMEOUT_MS ?? 8000),
+    // Offline check of the named models, no turn budget: the SDK's own retries (as before) are fine here.
+    maxRetries: 1,
   });
   const models = {
     fast: process.env.OPENAI_MODEL ?? "gpt-4o-mini",

@@ -123,7 +123,11 @@ export const EnvSchema = z.object({
   OPENAI_BASE_URL: url("OPENAI_BASE_URL").default("https://api.openai.com/v1"),
   OPENAI_MODEL: z.string().default("gpt-4o-mini"),
   OPENAI_REASONING_MODEL: z.string().default("gpt-4o"),
+  /** Model asked when a turn's model fails (429, 5xx, hang); empty = the other tier (fast ↔ reasoning); `none` = no fallback model. */
+  OPENAI_FALLBACK_MODEL: z.string().trim().default(""),
   LLM_TIMEOUT_MS: positiveIntMs.default(2_500),
+  /** An attempt the fallback model may still follow is cut when no response started after this long (a hung request). */
+  LLM_ATTEMPT_TIMEOUT_MS: positiveIntMs.default(1_500),
 
   DATABASE_URL: z
     .string()
@@ -219,7 +223,16 @@ export interface AppConfig {
   azureTts: { apiKey: string; baseUrl: string; voice: string } | undefined;
   /** Google speech-to-text, the STT fallback; `undefined` (no GOOGLE_STT_API_KEY) means no STT fallback. */
   googleStt: { apiKey: string; baseUrl: string } | undefined;
-  openai: ServiceConfig & { model: string; reasoningModel: string; timeoutMs: number };
+  openai: ServiceConfig & {
+    model: string;
+    reasoningModel: string;
+    /** The turn's LLM budget: every attempt, retry wait and fallback-model attempt fits inside it. */
+    timeoutMs: number;
+    /** How long an attempt the fallback model may still follow waits for its response to start (never above `timeoutMs`). */
+    attemptTimeoutMs: number;
+    /** Model → the model asked when it failed (no entry = no fallback model for it). */
+    fallbackModels: Record<string, string>;
+  };
   calcom: ServiceConfig & { eventTypeId: number; webhookSecret: string };
   hubspot: ServiceConfig & { portalId: string };
   slack: ServiceConfig & { webhookUrl: string; channel: string };
@@ -365,6 +378,8 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
       model: e.OPENAI_MODEL,
       reasoningModel: e.OPENAI_REASONING_MODEL,
       timeoutMs: e.LLM_TIMEOUT_MS,
+      attemptTimeoutMs: Math.min(e.LLM_ATTEMPT_TIMEOUT_MS, e.LLM_TIMEOUT_MS),
+      fallbackModels: llmFallbackModels(e.OPENAI_FALLBACK_MODEL, e.OPENAI_MODEL, e.OPENAI_REASONING_MODEL),
     },
     calcom: {
       ...calcom,
@@ -399,6 +414,24 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
     campaignApiToken: e.CAMPAIGN_API_TOKEN,
     transfer: { handoffNumber: e.HANDOFF_NUMBER, timeoutSeconds: e.TRANSFER_TIMEOUT_SECONDS },
   };
+}
+
+/**
+ * The fallback model for a failed turn: the configured one, or else the other tier (the fast model's
+ * fallback is the reasoning model and back: separate rate limits, separate capacity); never the
+ * failed model itself.
+ */
+function llmFallbackModels(configured: string, fast: string, reasoning: string): Record<string, string> {
+  if (configured.toLowerCase() === "none") return {};
+  const out: Record<string, string> = {};
+  for (const [model, other] of [
+    [fast, reasoning],
+    [reasoning, fast],
+  ] as const) {
+    const candidate = configured !== "" ? configured : other;
+    if (candidate !== model) out[model] = candidate;
+  }
+  return out;
 }
 
 /** Which adapter each port uses, with no secrets: the body of `GET /healthz`. */

@@ -15,14 +15,27 @@ export interface OpenAiEmulatorOptions {
   chunkIntervalMs?: number;
 }
 
-/** Faults applied to subsequent requests. */
+/**
+ * Faults applied to subsequent requests, shaped like OpenAI's own failures (protocols.md §7): error
+ * bodies `{"error":{message,type,param,code}}` with `x-request-id`, and on 429 the `retry-after`,
+ * `retry-after-ms` and `x-ratelimit-*` headers.
+ */
 export interface OpenAiFaults {
-  /** Fail with this status (429 → `rate_limit_exceeded` + retry-after, 5xx → `server_error`). */
+  /**
+   * Fail with this status: 429 → `rate_limit_exceeded` (type `requests`) with retry headers, or with
+   * `code: "insufficient_quota"` the quota error (no retry headers); 5xx → `server_error`; other 4xx →
+   * `invalid_request_error`.
+   */
   status?: number;
   code?: string;
   /** How many requests the status fault applies to (default all). */
   failures?: number;
+  /** Wait the error asks for (429 always; 5xx only when set). Default 200 on 429. */
   retryAfterMs?: number;
+  /** Only requests for this model are affected (OpenAI's rate limits are per model). Default every model. */
+  model?: string;
+  /** The next N requests (of `model`, if set) are never answered: the connection stays open until the client gives up. */
+  hangRequests?: number;
   /** Hold the request this long before answering (drives client timeouts). */
   stallMs?: number;
   /** Drop the connection after this many SSE chunks. */
@@ -225,6 +238,61 @@ function apiError(
   sendJson(res, status, { error: { message, type, param: null, code } }, headers);
 }
 
+/** One injected failure with OpenAI's real error body and headers. */
+function sendFault(
+  res: ServerResponse,
+  status: number,
+  code: string | undefined,
+  retryAfterMs: number | undefined,
+  model: string,
+): void {
+  if (status === 429 && code === "insufficient_quota") {
+    apiError(
+      res,
+      429,
+      "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+      "insufficient_quota",
+      "insufficient_quota",
+    );
+    return;
+  }
+  if (status === 429) {
+    const ms = retryAfterMs ?? 200;
+    const seconds = Math.max(1, Math.ceil(ms / 1000));
+    apiError(
+      res,
+      429,
+      `Rate limit reached for ${model} in organization org-emulator on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in ${ms}ms. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+      "requests",
+      code ?? "rate_limit_exceeded",
+      {
+        "retry-after": String(seconds),
+        "retry-after-ms": String(ms),
+        "x-ratelimit-limit-requests": "500",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": `${ms}ms`,
+      },
+    );
+    return;
+  }
+  const retryHeaders: Record<string, string> =
+    retryAfterMs === undefined
+      ? {}
+      : {
+          "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+          "retry-after-ms": String(retryAfterMs),
+        };
+  if (status >= 500) {
+    const message =
+      status === 503
+        ? "The server is overloaded or not ready yet."
+        : "The server had an error while processing your request. Sorry about that!";
+    apiError(res, status, message, "server_error", code ?? null, retryHeaders);
+    return;
+  }
+  apiError(res, status, "Invalid request.", "invalid_request_error", code ?? null, retryHeaders);
+}
+
 interface State {
   faults: OpenAiFaults;
   ttftMs: number;
@@ -247,25 +315,20 @@ async function completions(
     return;
   }
   const f = state.faults;
+  const model =
+    typeof (body as { model?: unknown } | null)?.model === "string" ? (body as { model: string }).model : "";
+  const targeted = f.model === undefined || f.model === model;
+  if (targeted && f.hangRequests !== undefined && f.hangRequests > 0) {
+    f.hangRequests--;
+    // Never answer: hold the socket until the client aborts (or the emulator closes).
+    await new Promise<void>((resolve) => res.on("close", () => resolve()));
+    return;
+  }
   await delay(f.stallMs ?? 0);
   if (res.destroyed) return;
-  if (f.status !== undefined && (f.failures ?? 1) > 0) {
+  if (targeted && f.status !== undefined && (f.failures ?? 1) > 0) {
     if (f.failures !== undefined) f.failures--;
-    if (f.status === 429) {
-      const ms = f.retryAfterMs ?? 200;
-      apiError(res, 429, "Rate limit reached for requests.", "requests", f.code ?? "rate_limit_exceeded", {
-        "retry-after": String(Math.ceil(ms / 1000)),
-        "retry-after-ms": String(ms),
-      });
-    } else {
-      apiError(
-        res,
-        f.status,
-        "The server had an error while processing your request.",
-        "server_error",
-        f.code ?? null,
-      );
-    }
+    sendFault(res, f.status, f.code, f.retryAfterMs, model || "gpt-4o-mini");
     return;
   }
   if (typeof body !== "object" || body === null) {

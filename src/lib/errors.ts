@@ -20,14 +20,26 @@ export class ProviderError extends Error {
     readonly provider: string,
     message: string,
     readonly status: number | undefined,
-    options: { retryable?: boolean; requestId?: string | undefined; cause?: unknown } = {},
+    options: {
+      retryable?: boolean;
+      requestId?: string | undefined;
+      cause?: unknown;
+      code?: string | undefined;
+      retryAfterMs?: number | undefined;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "ProviderError";
     this.requestId = options.requestId;
+    this.code = options.code;
+    this.retryAfterMs = options.retryAfterMs;
     this.retryable = options.retryable ?? isRetryableStatus(status);
   }
   readonly requestId: string | undefined;
+  /** The provider's short error code (`rate_limit_exceeded`, `insufficient_quota`, `timeout`, ...). */
+  readonly code: string | undefined;
+  /** How long the provider asked us to wait before asking again (`Retry-After`, `retry-after-ms`). */
+  readonly retryAfterMs: number | undefined;
 }
 
 /** Network errors and timeouts (status undefined), 408, 429 and 5xx are worth retrying. */

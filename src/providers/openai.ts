@@ -9,6 +9,7 @@ import {
   parseDecisionArguments,
   ReplyFieldExtractor,
 } from "./decision-tool";
+import { parseRetryAfterMs } from "./llm-retry-policy";
 import type { Decision, DecisionRequest, DecisionStream, LanguageModel } from "./ports";
 
 const PROVIDER = "openai";
@@ -20,9 +21,12 @@ export interface OpenAiConfig {
   baseURL?: string;
   /** Default `gpt-4o-mini`. */
   model?: string;
-  /** Per-request timeout. Default 4000 (a turn cannot wait longer). */
+  /** Per-request timeout until response headers (a backstop; the retry policy sets tighter deadlines). Default 4000. */
   timeoutMs?: number;
-  /** SDK retries (408/409/429/5xx, honouring retry-after). Default 1. */
+  /**
+   * SDK retries (408/409/429/5xx, honouring retry-after). Default 0: the turn-budget-aware policy
+   * (`withLlmRetry`) owns retries, and SDK retries inside an attempt would wait past the turn budget.
+   */
   maxRetries?: number;
   /** Default 80: branch + captures + a ≤30-token reply. */
   maxCompletionTokens?: number;
@@ -41,10 +45,17 @@ export function toProviderError(error: unknown, signal?: AbortSignal): ProviderE
     return new ProviderError(PROVIDER, "request aborted", undefined, { retryable: false, cause: error });
   }
   if (error instanceof APIConnectionTimeoutError) {
-    return new ProviderError(PROVIDER, "request timed out", undefined, { retryable: true, cause: error });
+    return new ProviderError(PROVIDER, "request timed out", undefined, {
+      retryable: true,
+      code: "timeout",
+      cause: error,
+    });
   }
   if (error instanceof APIError) {
-    const code = typeof error.code === "string" ? error.code : undefined;
+    // `code` is null on 5xx bodies; the error `type` (`server_error`, `insufficient_quota`) stands in.
+    const code =
+      typeof error.code === "string" ? error.code : typeof error.type === "string" ? error.type : undefined;
+    const headers = error.headers;
     return new ProviderError(
       PROVIDER,
       `API error${error.status === undefined ? "" : ` ${error.status}`}${code ? ` ${code}` : ""}`,
@@ -52,6 +63,8 @@ export function toProviderError(error: unknown, signal?: AbortSignal): ProviderE
       {
         requestId: error.requestID ?? undefined,
         cause: error,
+        code,
+        retryAfterMs: headers ? parseRetryAfterMs((name) => headers.get(name), Date.now()) : undefined,
         ...(code === "insufficient_quota" ? { retryable: false } : {}),
       },
     );
@@ -65,7 +78,7 @@ export function createOpenAiLlm(config: OpenAiConfig): LanguageModel {
     apiKey: config.apiKey,
     baseURL: config.baseURL ?? "https://api.openai.com/v1",
     timeout: config.timeoutMs ?? 4000,
-    maxRetries: config.maxRetries ?? 1,
+    maxRetries: config.maxRetries ?? 0,
     ...(config.fetch ? { fetch: config.fetch } : {}),
   });
   const now = config.nowMs ?? (() => performance.now());
@@ -93,6 +106,7 @@ export function createOpenAiLlm(config: OpenAiConfig): LanguageModel {
           },
           req.signal ? { signal: req.signal } : {},
         );
+        req.onStarted?.();
         for await (const chunk of stream) {
           const delta = chunk.choices[0]?.delta;
           if (delta === undefined) continue;
@@ -118,9 +132,7 @@ export function createOpenAiLlm(config: OpenAiConfig): LanguageModel {
           PROVIDER,
           `unusable tool call: ${parsed.error}${content ? " (model replied with text)" : ""}`,
           undefined,
-          {
-            retryable: false,
-          },
+          { retryable: false, code: "unusable_tool_call" },
         );
       }
       return { ...parsed.value, firstTokenMs: Math.max(0, firstTokenMs), model };

@@ -103,6 +103,27 @@ export interface HistoryEntry {
   text: string;
 }
 
+/**
+ * A decision that did not succeed at the first attempt and was asked again: a `retry` of the same
+ * model or the `fallback_model`. Provider facts only (model names, status, error code, timings): no
+ * words of the call, so it can go to logs and the audit trail as it is.
+ */
+export interface LlmRecoveryStep {
+  type: "retry" | "fallback_model";
+  /** 1-based number of the attempt that failed. */
+  attempt: number;
+  fromModel: string;
+  toModel: string;
+  /** What failed: `transient` (429, 5xx, network), `timeout`, `model` (refused or unusable). */
+  failure: "transient" | "timeout" | "model";
+  status?: number;
+  code?: string;
+  /** Wait before the next attempt (the provider's Retry-After, or a short pause). */
+  waitMs: number;
+  /** Time spent on this decision when the failed attempt ended. */
+  elapsedMs: number;
+}
+
 /** One LLM decision request. */
 export interface DecisionRequest {
   model?: string;
@@ -111,6 +132,13 @@ export interface DecisionRequest {
   history: readonly HistoryEntry[];
   state: DecisionState;
   signal?: AbortSignal;
+  /** Told about each retry or fallback-model attempt (the engine audits them); adapters ignore it. */
+  onRecovery?: (step: LlmRecoveryStep) => void;
+  /**
+   * Called by the adapter once the provider started answering (response headers arrived): the
+   * request is alive, however slowly it streams. The retry policy cuts only requests that never start.
+   */
+  onStarted?: () => void;
 }
 
 /** The LLM's classification of one caller turn. */

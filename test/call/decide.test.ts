@@ -4,7 +4,8 @@ import { getFlow } from "../../src/call/flows";
 import { initialSnapshot, listeningSpec } from "../../src/flow/interpreter";
 import type { FlowSnapshot } from "../../src/flow/types";
 import { ProviderError } from "../../src/lib/errors";
-import type { Decision, DecisionRequest, LanguageModel } from "../../src/providers/ports";
+import { withLlmRetry } from "../../src/providers/llm-retry";
+import type { Decision, DecisionRequest, LanguageModel, LlmRecoveryStep } from "../../src/providers/ports";
 
 const flow =
   getFlow("outbound-booking") ??
@@ -112,6 +113,34 @@ describe("decideTurn", () => {
     const llm = new FakeLlm(new ProviderError("openai", "rate limited", 429));
     const out = await decideTurn(input("well it depends on a few things really", inState("qualify"), llm));
     expect(out).toMatchObject({ kind: "llm_failed", event: { type: "intent", branch: "unclear" } });
+  });
+
+  it("decides a rate-limited turn after one retry and tells the audit hook, instead of the flow's fallback", async () => {
+    let calls = 0;
+    const limited = new ProviderError("openai", "API error 429", 429, {
+      code: "rate_limit_exceeded",
+      retryAfterMs: 20,
+    });
+    const answer: Decision = { branch: "positive", captures: {}, firstTokenMs: 5, model: "mini" };
+    const flaky = new FakeLlm(answer);
+    const llm = withLlmRetry(
+      {
+        provider: "fake",
+        decide: (req) => (++calls === 1 ? Promise.reject(limited) : flaky.decide(req)),
+        decideStream: (req) => flaky.decideStream(req),
+      },
+      { defaultModel: "mini", fallbackModel: () => "big" },
+    );
+    const steps: LlmRecoveryStep[] = [];
+    const out = await decideTurn({
+      ...input("well it depends on a few things really", inState("qualify"), llm),
+      onLlmRecovery: (s) => steps.push(s),
+    });
+    expect(out).toMatchObject({ kind: "event", by: "llm", event: { branch: "positive" } });
+    expect(steps).toEqual([
+      expect.objectContaining({ type: "retry", status: 429, code: "rate_limit_exceeded", waitMs: 20 }),
+    ]);
+    expect(flaky.calls[0]?.model).toBe("mini");
   });
 
   it("streams the reply of a state that wants one, with the decision to follow", async () => {

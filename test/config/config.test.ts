@@ -31,6 +31,18 @@ describe("parseConfig", () => {
     expect(config.openai.mode).toBe("local");
   });
 
+  it("gives each LLM tier the other as its fallback model unless one is configured or none is wanted", () => {
+    const tiers = parseConfig({}).openai;
+    expect(tiers.fallbackModels).toEqual({ "gpt-4o-mini": "gpt-4o", "gpt-4o": "gpt-4o-mini" });
+    expect(tiers).toMatchObject({ timeoutMs: 2_500, attemptTimeoutMs: 1_500 });
+    const second = parseConfig({ OPENAI_FALLBACK_MODEL: "gpt-4.1-mini" }).openai.fallbackModels;
+    expect(second).toEqual({ "gpt-4o-mini": "gpt-4.1-mini", "gpt-4o": "gpt-4.1-mini" });
+    expect(parseConfig({ OPENAI_FALLBACK_MODEL: "none" }).openai.fallbackModels).toEqual({});
+    const same = parseConfig({ OPENAI_MODEL: "gpt-4o", OPENAI_REASONING_MODEL: "gpt-4o" }).openai;
+    expect(same.fallbackModels).toEqual({});
+    expect(parseConfig({ LLM_TIMEOUT_MS: "1000" }).openai.attemptTimeoutMs).toBe(1_000);
+  });
+
   it.each([
     ["MAX_CALL_DURATION_MS", "ten minutes"],
     ["DEEPGRAM_BASE_URL", "not a url"],

@@ -98,6 +98,69 @@ describe("OpenAI emulator wire protocol", () => {
     expect(seen.requests).toHaveLength(2);
   });
 
+  it("rate-limits only the faulted model, N times, with OpenAI's error body and headers", async () => {
+    emu.setFaults({ status: 429, failures: 2, retryAfterMs: 1000, model: "gpt-4o-mini" });
+    const other = await post({
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "yes" }],
+      tools: [tool],
+    });
+    expect(other.status).toBe(200);
+    await other.body?.cancel();
+    for (let i = 0; i < 2; i++) {
+      const limited = await post({ model: "gpt-4o-mini", messages: [] });
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("retry-after")).toBe("1");
+      expect(limited.headers.get("retry-after-ms")).toBe("1000");
+      expect(limited.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+      expect(limited.headers.get("x-request-id")).toBeTruthy();
+      expect(await limited.json()).toEqual({
+        error: {
+          message: expect.stringContaining("Rate limit reached for gpt-4o-mini"),
+          type: "requests",
+          param: null,
+          code: "rate_limit_exceeded",
+        },
+      });
+    }
+    const after = await post({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "yes" }],
+      tools: [tool],
+    });
+    expect(after.status).toBe(200);
+    await after.body?.cancel();
+  });
+
+  it("answers quota exhaustion and server errors with OpenAI's bodies", async () => {
+    emu.setFaults({ status: 429, code: "insufficient_quota", failures: 1 });
+    const quota = await post({ model: "m", messages: [] });
+    expect(quota.headers.get("retry-after")).toBeNull();
+    expect(await quota.json()).toMatchObject({
+      error: { type: "insufficient_quota", code: "insufficient_quota" },
+    });
+    emu.setFaults({ status: 500, failures: 1 });
+    const server = await post({ model: "m", messages: [] });
+    expect(server.status).toBe(500);
+    expect(await server.json()).toEqual({
+      error: { message: expect.any(String), type: "server_error", param: null, code: null },
+    });
+  });
+
+  it("never answers a hung request until the client gives up, then serves the next one", async () => {
+    emu.setFaults({ hangRequests: 1 });
+    const hung = await fetch(`${emu.baseURL}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk-any", "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: [] }),
+      signal: AbortSignal.timeout(300),
+    }).catch((e: unknown) => e);
+    expect(hung).toBeInstanceOf(Error);
+    const next = await post({ model: "m", messages: [{ role: "user", content: "yes" }], tools: [tool] });
+    expect(next.status).toBe(200);
+    await next.body?.cancel();
+  });
+
   it("classifies intents and extracts captures deterministically", () => {
     expect(classifyIntent("Yeah, sure")).toBe("affirmative");
     expect(classifyIntent("no, not really")).toBe("negative");

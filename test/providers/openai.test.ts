@@ -84,14 +84,23 @@ describe("OpenAI adapter against the emulator", () => {
   });
 
   it("maps 429 rate_limit_exceeded to a retryable ProviderError and insufficient_quota to a final one", async () => {
-    emu.setFaults({ status: 429 });
+    emu.setFaults({ status: 429, retryAfterMs: 1200 });
     await expect(llm().decide(request("yes"))).rejects.toMatchObject({
       provider: "openai",
       status: 429,
       retryable: true,
+      code: "rate_limit_exceeded",
+      retryAfterMs: 1200,
     });
     emu.setFaults({ status: 429, code: "insufficient_quota" });
     await expect(llm().decide(request("yes"))).rejects.toMatchObject({ status: 429, retryable: false });
+  });
+
+  it("leaves retries to the policy by default: one request per attempt", async () => {
+    emu.setFaults({ status: 500, failures: 1 });
+    const adapter = createOpenAiLlm({ apiKey: "sk-test", baseURL: emu.baseURL });
+    await expect(adapter.decide(request("yes please"))).rejects.toMatchObject({ status: 500 });
+    expect(emu.requests()).toHaveLength(1);
   });
 
   it("retries a 500 once when maxRetries allows and then succeeds", async () => {
@@ -107,7 +116,7 @@ describe("OpenAI adapter against the emulator", () => {
       .decide(request("yes"))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
-    expect(err).toMatchObject({ message: "request timed out", retryable: true });
+    expect(err).toMatchObject({ message: "request timed out", retryable: true, code: "timeout" });
   });
 
   it("fails both the reply stream and the result when the stream drops mid-way", async () => {
