@@ -394,7 +394,12 @@ export class CallEngine {
         callSid: opts.meta.callSid,
         atMs: io.nowMs(),
         type: "call.barge_in",
-        payload: { reactionMs, cut: cut.length },
+        // How much of each cut line was heard (characters, no words): what `agent.line` text the caller got.
+        payload: {
+          reactionMs,
+          cut: cut.length,
+          cutLines: cut.map((id) => ({ utteranceId: id, heardChars: this.tracker.heardText(id).length })),
+        },
       },
     ]);
   }
@@ -416,7 +421,22 @@ export class CallEngine {
 
   private async handleTurn(turn: CallerTurn): Promise<void> {
     const spec = this.listening;
-    if (!spec || this.ended) return;
+    if (!spec || this.ended) {
+      // Audit only (no words): a turn the engine was not listening for, so QA can see it went unanswered.
+      this.persistEvents([
+        {
+          callSid: this.opts.meta.callSid,
+          atMs: this.io.nowMs(),
+          type: "turn.dropped",
+          payload: {
+            reason: this.ended ? "call_ended" : "not_listening",
+            state: this.snapshot.state,
+            phase: this.snapshot.phase,
+          },
+        },
+      ]);
+      return;
+    }
     this.io.timers.clear("no_speech");
     for (const id of [...this.spoken.keys()]) this.rememberHeard(id);
     this.pushHistory({ role: "user", text: turn.text });
@@ -507,8 +527,10 @@ export class CallEngine {
       this.listening = spec;
       return;
     }
-    if (streamedReply !== null && outcome.reply) this.spoken.set(streamedReply, outcome.reply);
-    else if (outcome.reply) await this.say({ text: outcome.reply, cacheable: false }, spec.stateId);
+    if (streamedReply !== null && outcome.reply) {
+      this.spoken.set(streamedReply, outcome.reply);
+      this.lineEvent(streamedReply, spec.stateId, outcome.reply);
+    } else if (outcome.reply) await this.say({ text: outcome.reply, cacheable: false }, spec.stateId);
     const machine = outcome.event.type === "amd" && outcome.event.result === "machine";
     return this.apply(outcome.event, [], machine ? () => this.machineAnswered(this.beepHeard) : undefined);
   }
@@ -630,6 +652,7 @@ export class CallEngine {
     this.spoken.set(id, line.text);
     this.turnClock.queued(id);
     const outcome = this.speaker.speak({ id, text: line.text, cacheable: line.cacheable });
+    this.lineEvent(id, stateId, line.text);
     // Speech is queued, not awaited: listening starts while the line plays, so barge-in works.
     outcome.then(
       (o) => {
@@ -640,6 +663,18 @@ export class CallEngine {
       () => undefined,
     );
     this.io.log.debug("line queued", { state: stateId, utteranceId: id, cacheable: line.cacheable });
+  }
+
+  /** Audit the words of a line the agent started (after its audio was asked for: never ahead of it). */
+  private lineEvent(utteranceId: string, state: string, text: string): void {
+    this.persistEvents([
+      {
+        callSid: this.opts.meta.callSid,
+        atMs: this.io.nowMs(),
+        type: "agent.line",
+        payload: { utteranceId, state, text },
+      },
+    ]);
   }
 
   private runActions(actions: { id: string; name: string; params: Record<string, string> }[]): void {

@@ -22,11 +22,14 @@ const USAGE = `usage: npm run simulate -- --script FILE [--flow FLOW] [--url URL
   --fixtures   extra directory of <name>.ulaw speech fixtures (8 kHz µ-law)
   --speed      play the agent's audio N times faster than real time (default 1)
   --json       write the report as JSON to OUT
-Against a deployed app set TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID); every spoken turn needs a fixture.`;
+Against a deployed app set TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID); every spoken turn needs a fixture.
+The agent's words come from the call's audit events (GET /admin/calls/:sid/events): set ADMIN_TOKEN
+(default for the local stack: the token \`npm run dev\` wrote); without it only the audio is shown.`;
 
 interface DevStack {
   workerUrl?: string;
   emulators?: { deepgram?: string; twilio?: string };
+  adminToken?: string;
 }
 
 async function readStack(path: string): Promise<DevStack | null> {
@@ -70,6 +73,7 @@ async function main(): Promise<number> {
     accountSid: process.env.TWILIO_ACCOUNT_SID ?? LOCAL_CREDENTIALS.twilioAccountSid,
     deepgramEmulatorUrl: deepgram,
     twilioEmulatorUrl: deepgram ? (stack?.emulators?.twilio ?? null) : null,
+    adminToken: process.env.ADMIN_TOKEN ?? (sameAsDev ? (devStack?.adminToken ?? null) : null),
   };
   const speed = values.speed ? Number(values.speed) : 1;
   if (!Number.isFinite(speed) || speed < 1 || speed > 50) throw new Error("--speed must be 1..50");

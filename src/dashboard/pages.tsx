@@ -98,6 +98,7 @@ export const CampaignsPage: FC<{ rollups: CampaignRollup[]; days: number; unscor
                   <th scope="col">Score</th>
                   <th scope="col">Call</th>
                   <th scope="col">Outcome</th>
+                  <th scope="col">Why</th>
                   <th scope="col" class="hide-sm">
                     Started
                   </th>
@@ -105,7 +106,7 @@ export const CampaignsPage: FC<{ rollups: CampaignRollup[]; days: number; unscor
               </thead>
               <tbody>
                 {r.worstCalls.map((c) => (
-                  <tr>
+                  <tr class={c.unansweredTurns > 0 ? "unanswered" : undefined}>
                     <td>
                       <ScoreBadge score={c.score} />
                     </td>
@@ -113,6 +114,7 @@ export const CampaignsPage: FC<{ rollups: CampaignRollup[]; days: number; unscor
                       <a href={`/dashboard/calls/${c.callSid}`}>{c.callSid}</a>
                     </td>
                     <td>{c.outcome}</td>
+                    <td class={c.unansweredTurns > 0 ? "fail" : undefined}>{c.reason || "low score"}</td>
                     <td class="hide-sm">{when(c.startedAtMs)}</td>
                   </tr>
                 ))}

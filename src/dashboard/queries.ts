@@ -150,6 +150,8 @@ interface SummaryRow {
   live_answered: boolean;
   abandoned: boolean;
   turn_totals_ms: number[] | null;
+  unanswered_turns: number | null;
+  first_unanswered_ms: number | null;
 }
 
 /** How many unscored calls one page view scores before reading rollups (bounds the work of a view). */
@@ -172,7 +174,7 @@ WHERE (s.call_sid IS NULL OR s.computed_at < c.updated_at) AND c.started_at >= $
   await scoreAndStoreMany(session, sids.slice(0, LAZY_SCORE_LIMIT), config, nowMs);
   const { rows } = await session.query<SummaryRow>(
     `SELECT call_sid, campaign_id, (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, outcome, score,
-  live_answered, abandoned, turn_totals_ms
+  live_answered, abandoned, turn_totals_ms, unanswered_turns, first_unanswered_ms
 FROM call_scorecards WHERE started_at >= ${since}`,
     [sinceMs],
   );
@@ -186,6 +188,8 @@ FROM call_scorecards WHERE started_at >= ${since}`,
       liveAnswered: r.live_answered,
       abandoned: r.abandoned,
       turnTotalsMs: r.turn_totals_ms ?? [],
+      unansweredTurns: r.unanswered_turns ?? 0,
+      firstUnansweredMs: r.first_unanswered_ms,
     })),
     unscored: Math.max(0, sids.length - LAZY_SCORE_LIMIT),
   };

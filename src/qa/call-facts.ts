@@ -5,6 +5,7 @@
  */
 import { percentile } from "../turn/latency";
 import type { QaConfig } from "./config";
+import { type JudgedTurn, judgeTurns } from "./turn-answers";
 
 /** One audit event as the QA modules need it (a `CallEvent` or a `call_events` row read back). */
 export interface QaEvent {
@@ -19,6 +20,8 @@ export interface QaEvent {
 export interface Evidence {
   eventId?: string;
   seq?: number;
+  /** When it happened (epoch ms), where the time itself is the evidence (an unanswered turn). */
+  atMs?: number;
   reason: string;
 }
 
@@ -50,6 +53,10 @@ export interface CallFacts {
   bargeIns: QaEvent[];
   longSilences: QaEvent[];
   turnLatencies: { event: QaEvent; totalMs: number }[];
+  /** Every caller turn, judged answered or not within `config.answered.turnBudgetMs`. */
+  callerTurns: JudgedTurn[];
+  /** The caller turns that got no answer (the dead-call signal). */
+  unansweredTurns: JudgedTurn[];
   p50Ms: number | null;
   p95Ms: number | null;
   outcome: { outcome: string; evidence: Evidence[]; bookingConfirmed: boolean | null };
@@ -175,6 +182,7 @@ export function callFacts(input: readonly QaEvent[], config: QaConfig): CallFact
     if (totalMs !== undefined) turnLatencies.push({ event: e, totalMs });
   }
   const totals = turnLatencies.map((t) => t.totalMs);
+  const callerTurns = judgeTurns(events, config.answered.turnBudgetMs);
   const base: Omit<CallFacts, "outcome" | "p50Ms" | "p95Ms"> = {
     events,
     started,
@@ -212,6 +220,8 @@ export function callFacts(input: readonly QaEvent[], config: QaConfig): CallFact
     bargeIns: events.filter((e) => e.type === "call.barge_in"),
     longSilences: turnLatencies.filter((t) => t.totalMs > config.clarity.longSilenceMs).map((t) => t.event),
     turnLatencies,
+    callerTurns,
+    unansweredTurns: callerTurns.filter((t) => t.answer === "unanswered"),
   };
   return {
     ...base,

@@ -7,7 +7,7 @@ import { CallingWindowSchema } from "../flow/schema";
 import { UK_DEFAULT_CALLING_WINDOW } from "../flow/time";
 
 /** The scorecard's criterion ids, in the order they are shown. */
-export const CRITERION_IDS = ["consent", "compliance", "clarity", "outcome", "latency"] as const;
+export const CRITERION_IDS = ["answered", "consent", "compliance", "clarity", "outcome", "latency"] as const;
 export type CriterionId = (typeof CRITERION_IDS)[number];
 
 const weight = z.number().min(0).max(100);
@@ -17,6 +17,12 @@ export const QaConfigSchema = z.object({
   /** Relative weight of each criterion in the 0–100 score. */
   weights: z
     .object({
+      /**
+       * Every caller turn answered. A caller who spoke and got no answer is the worst call we can make, so
+       * this weight outweighs all the others together: with 70 of 170, a dead call that passes every other
+       * criterion scores 100/170 = 59 (never above 60), and the usual dead call (no outcome either) 50.
+       */
+      answered: weight.default(70),
       consent: weight.default(25),
       compliance: weight.default(30),
       clarity: weight.default(15),
@@ -82,6 +88,15 @@ export const QaConfigSchema = z.object({
       maxLongSilences: z.number().int().nonnegative().default(1),
       /** A reply slower than this (voice to voice) is dead air for the caller. */
       longSilenceMs: z.number().int().positive().default(3_000),
+    })
+    .prefault({}),
+  answered: z
+    .object({
+      /**
+       * A caller turn is answered when the agent responds (a new line, a flow step, or the agent ending the
+       * call) within this time. A caller who hangs up sooner is not left unanswered.
+       */
+      turnBudgetMs: z.number().int().positive().default(6_000),
     })
     .prefault({}),
   latency: z

@@ -6,6 +6,7 @@
 import { percentile } from "../turn/latency";
 import { callFacts, type QaEvent } from "./call-facts";
 import type { QaConfig } from "./config";
+import { callClock } from "./turn-answers";
 
 /** Ofcom persistent-misuse policy: abandoned calls at most 3% of live-answered calls, per campaign, per 24 h. */
 export const OFCOM_MAX_ABANDONED_RATE = 0.03;
@@ -26,6 +27,10 @@ export interface CallSummary {
   abandoned: boolean;
   /** Voice-to-voice time of each timed turn. */
   turnTotalsMs: number[];
+  /** Caller turns that got no answer (a dead call when > 0). */
+  unansweredTurns: number;
+  /** The first unanswered turn, ms since the call started (null when every turn was answered). */
+  firstUnansweredMs: number | null;
 }
 
 /** Summarise one call from its events (score and outcome come from its scorecard). */
@@ -56,7 +61,35 @@ export function summarizeCall(
     liveAnswered,
     abandoned: liveAnswered && greetedLate,
     turnTotalsMs: f.turnLatencies.map((t) => t.totalMs),
+    unansweredTurns: f.unansweredTurns.length,
+    firstUnansweredMs:
+      f.unansweredTurns[0] === undefined
+        ? null
+        : f.unansweredTurns[0].event.atMs - (f.started?.atMs ?? f.events[0]?.atMs ?? 0),
   };
+}
+
+/** One row of a campaign's worst calls, with why it is there when the score alone does not say. */
+export interface WorstCall extends Pick<CallSummary, "callSid" | "score" | "outcome" | "startedAtMs"> {
+  unansweredTurns: number;
+  /** Empty when the call is here for its score alone. */
+  reason: string;
+}
+
+/** Why a call is among the worst: its unanswered caller turns, if any. */
+export function worstReason(c: Pick<CallSummary, "unansweredTurns" | "firstUnansweredMs">): string {
+  if (c.unansweredTurns === 0) return "";
+  const first = c.firstUnansweredMs === null ? "" : `, first at ${callClock(c.firstUnansweredMs)}`;
+  return `${c.unansweredTurns} caller turn${c.unansweredTurns === 1 ? "" : "s"} unanswered${first}`;
+}
+
+/** Worst first: calls that left the caller unanswered, then the lowest scores, then the newest. */
+export function worstFirst(
+  a: Pick<CallSummary, "unansweredTurns" | "score" | "startedAtMs">,
+  b: Pick<CallSummary, "unansweredTurns" | "score" | "startedAtMs">,
+): number {
+  const dead = Number(b.unansweredTurns > 0) - Number(a.unansweredTurns > 0);
+  return dead || a.score - b.score || b.startedAtMs - a.startedAtMs;
 }
 
 /** The worst rolling 24 h window of a campaign's calls for the abandoned rate. */
@@ -137,8 +170,8 @@ export interface CampaignRollup {
   ofcomBreach: boolean;
   averageScore: number | null;
   latency: { turns: number; p50Ms: number | null; p95Ms: number | null; histogram: LatencyBucket[] };
-  /** Lowest scores first. */
-  worstCalls: Pick<CallSummary, "callSid" | "score" | "outcome" | "startedAtMs">[];
+  /** Calls with unanswered caller turns first, then lowest scores. */
+  worstCalls: WorstCall[];
 }
 
 const rate = (n: number, d: number) => (d === 0 ? 0 : n / d);
@@ -156,9 +189,16 @@ export function rollupCampaign(
   const worstWindow = worstAbandonWindow(calls);
   const totals = calls.flatMap((c) => c.turnTotalsMs);
   const worstCalls = [...calls]
-    .sort((a, b) => a.score - b.score || b.startedAtMs - a.startedAtMs)
+    .sort(worstFirst)
     .slice(0, worstCount)
-    .map(({ callSid, score, outcome, startedAtMs }) => ({ callSid, score, outcome, startedAtMs }));
+    .map((c) => ({
+      callSid: c.callSid,
+      score: c.score,
+      outcome: c.outcome,
+      startedAtMs: c.startedAtMs,
+      unansweredTurns: c.unansweredTurns,
+      reason: worstReason(c),
+    }));
   return {
     campaignId,
     calls: calls.length,

@@ -45,17 +45,19 @@ export async function loadEvents(
 }
 
 const UPSERT_SQL = `INSERT INTO call_scorecards AS s (call_sid, score, criteria, outcome, campaign_id, started_at,
-  live_answered, abandoned, p50_ms, p95_ms, turn_totals_ms, event_count, computed_at)
+  live_answered, abandoned, p50_ms, p95_ms, turn_totals_ms, unanswered_turns, first_unanswered_ms, event_count, computed_at)
 SELECT r.call_sid, r.score, r.criteria, r.outcome, r.campaign_id, to_timestamp(r.started_at_ms / 1000.0),
   r.live_answered, r.abandoned, r.p50_ms, r.p95_ms,
-  ARRAY(SELECT jsonb_array_elements_text(r.turn_totals_ms)::integer), r.event_count, to_timestamp(r.computed_at_ms / 1000.0)
+  ARRAY(SELECT jsonb_array_elements_text(r.turn_totals_ms)::integer), r.unanswered_turns, r.first_unanswered_ms,
+  r.event_count, to_timestamp(r.computed_at_ms / 1000.0)
 FROM jsonb_to_recordset($1::jsonb) AS r(call_sid text, score integer, criteria jsonb, outcome text, campaign_id text,
   started_at_ms bigint, live_answered boolean, abandoned boolean, p50_ms integer, p95_ms integer, turn_totals_ms jsonb,
-  event_count integer, computed_at_ms bigint)
+  unanswered_turns integer, first_unanswered_ms integer, event_count integer, computed_at_ms bigint)
 ON CONFLICT (call_sid) DO UPDATE SET score = EXCLUDED.score, criteria = EXCLUDED.criteria, outcome = EXCLUDED.outcome,
   campaign_id = EXCLUDED.campaign_id, started_at = EXCLUDED.started_at, live_answered = EXCLUDED.live_answered,
   abandoned = EXCLUDED.abandoned, p50_ms = EXCLUDED.p50_ms, p95_ms = EXCLUDED.p95_ms,
-  turn_totals_ms = EXCLUDED.turn_totals_ms, event_count = EXCLUDED.event_count, computed_at = EXCLUDED.computed_at
+  turn_totals_ms = EXCLUDED.turn_totals_ms, unanswered_turns = EXCLUDED.unanswered_turns,
+  first_unanswered_ms = EXCLUDED.first_unanswered_ms, event_count = EXCLUDED.event_count, computed_at = EXCLUDED.computed_at
 WHERE s.event_count <= EXCLUDED.event_count`;
 
 /** A scored call ready to store. */
@@ -96,6 +98,8 @@ export async function upsertScorecards(
     p50_ms: s.card.p50Ms,
     p95_ms: s.card.p95Ms,
     turn_totals_ms: s.summary.turnTotalsMs,
+    unanswered_turns: s.summary.unansweredTurns,
+    first_unanswered_ms: s.summary.firstUnansweredMs,
     event_count: s.eventCount,
     computed_at_ms: nowMs,
   }));

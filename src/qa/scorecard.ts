@@ -6,6 +6,7 @@
 import { callingWindowStatus } from "../flow/time";
 import { type CallFacts, callFacts, type Evidence, evidenceOf, type QaEvent } from "./call-facts";
 import { CRITERION_IDS, type CriterionId, type QaConfig } from "./config";
+import { callClock } from "./turn-answers";
 
 /** One criterion's verdict. */
 export interface CriterionResult {
@@ -26,6 +27,34 @@ export interface Scorecard {
 
 /** Position of an event on the call's timeline (time first; seq breaks ties and orders same-ms events). */
 const before = (a: QaEvent, b: QaEvent): boolean => a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
+
+/** Every caller turn answered: evidence lists each unanswered turn with its time, the first ones in full. */
+function answeredEvidence(f: CallFacts, config: QaConfig, out: Evidence[]): boolean {
+  const startMs = f.started?.atMs ?? f.events[0]?.atMs ?? 0;
+  const count = (a: string) => f.callerTurns.filter((t) => t.answer === a).length;
+  const unanswered = f.unansweredTurns;
+  out.push({
+    reason: `${unanswered.length} of ${f.callerTurns.length} caller turns unanswered (budget ${config.answered.turnBudgetMs} ms)`,
+  });
+  for (const t of unanswered.slice(0, 10)) {
+    const where = t.state === undefined ? "" : ` in ${t.state}`;
+    const dropped = t.event.type === "turn.dropped" ? ", not acted on by the engine" : "";
+    out.push({
+      ...evidenceOf(
+        t.event,
+        `caller turn at ${callClock(t.event.atMs - startMs)}${where}${dropped}: ${t.detail}`,
+      ),
+      atMs: t.event.atMs,
+    });
+  }
+  const hungUp = count("caller_hung_up");
+  if (hungUp > 0) out.push({ reason: `${hungUp} turns followed by the caller hanging up within the budget` });
+  const afterEnd = count("after_end");
+  if (afterEnd > 0) out.push({ reason: `${afterEnd} turns after the call ended, not counted` });
+  const pending = count("pending");
+  if (pending > 0) out.push({ reason: `${pending} turns still within the budget (call in progress)` });
+  return unanswered.length === 0;
+}
 
 function consentEvidence(f: CallFacts, config: QaConfig, out: Evidence[]): boolean {
   let failed = false;
@@ -176,6 +205,11 @@ function outcomeEvidence(f: CallFacts, config: QaConfig, out: Evidence[]): boole
   out.push(...o.evidence);
   const passing = config.passingOutcomes.includes(o.outcome);
   out.push({ reason: `outcome ${o.outcome}${passing ? "" : " is not a passing outcome"}` });
+  // No outcome although the caller spoke: the call was lost, not merely unfinished; never a pass.
+  const spoke = f.callerTurns.length > 0;
+  if (o.outcome === "no_outcome" && spoke)
+    out.push({ reason: `no outcome after ${f.callerTurns.length} caller turns` });
+  if (o.outcome === "no_outcome" && spoke && passing) return false;
   if (o.bookingConfirmed === false)
     out.push({ reason: "a booking was attempted but not confirmed by the calendar" });
   return passing && o.bookingConfirmed !== false;
@@ -203,6 +237,9 @@ export function judgeCriterion(id: CriterionId, f: CallFacts, config: QaConfig):
   const evidence: Evidence[] = [];
   let passed: boolean;
   switch (id) {
+    case "answered":
+      passed = answeredEvidence(f, config, evidence);
+      break;
     case "consent":
       passed = consentEvidence(f, config, evidence);
       break;

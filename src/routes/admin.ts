@@ -1,6 +1,7 @@
 /**
  * Operator routes behind a bearer token: list a flow's cacheable lines with whether each is in R2,
- * and render the missing ones into R2 with the configured TTS voice, streaming progress as NDJSON.
+ * render the missing ones into R2 with the configured TTS voice (progress as NDJSON), read a call's
+ * audit events (what the simulator prints as the agent's words), and erase a call on request.
  * Refused with 403 unless ADMIN_TOKEN is set.
  */
 import { zValidator } from "@hono/zod-validator";
@@ -13,6 +14,8 @@ import { providerPorts } from "../call/wiring";
 import type { Flow } from "../flow/schema";
 import { AppError } from "../lib/errors";
 import { eraseCall } from "../privacy/erasure";
+import type { QaEvent } from "../qa/call-facts";
+import { loadEvents } from "../qa/scorecard-store";
 import { neonConnect } from "../store/neon";
 import { cacheableLines } from "../tts-cache/lines";
 import { encodeRenderEvent } from "../tts-cache/progress";
@@ -138,14 +141,50 @@ adminRoutes.post("/admin/utterances/render", flowQuery, (c) => {
   });
 });
 
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+const PendingPayload = z.record(z.string(), z.unknown());
+
+/**
+ * `GET /admin/calls/:callSid/events`: the call's audit events in order, those already in Postgres and
+ * those still in the call's outbox (a call that just ended has not flushed yet; without a database
+ * nothing ever leaves the outbox).
+ */
+adminRoutes.get("/admin/calls/:callSid/events", async (c) => {
+  const callSid = c.req.param("callSid");
+  if (!CALL_SID.test(callSid)) throw new AppError(400, "bad_call_sid", "Path must contain a CallSid");
+  const db = c.get("config").database;
+  const bySeq = new Map<number, Omit<QaEvent, "id"> & { id?: string }>();
+  if (db) {
+    const { session, release } = await neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy })();
+    try {
+      for (const e of (await loadEvents(session, [callSid])).get(callSid) ?? []) bySeq.set(e.seq, e);
+    } finally {
+      await release();
+    }
+  }
+  const { pending } = await c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(callSid)).inspect();
+  for (const e of pending) {
+    if (bySeq.has(e.seq)) continue;
+    let payload: Record<string, unknown> = {};
+    try {
+      const parsed = PendingPayload.safeParse(JSON.parse(e.payloadJson));
+      if (parsed.success) payload = parsed.data;
+    } catch {
+      // an unreadable payload is shown empty; the event itself still counts
+    }
+    bySeq.set(e.seq, { seq: e.seq, type: e.type, atMs: e.atMs, payload });
+  }
+  const events = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  return c.json({ callSid, events, stored: db !== undefined });
+});
+
 /**
  * `POST /admin/calls/:callSid/erase`: erase a call's recording and transcript on request (the
  * erasure is itself an audit event). Consent and opt-out records are kept.
  */
 adminRoutes.post("/admin/calls/:callSid/erase", async (c) => {
   const callSid = c.req.param("callSid");
-  if (!/^CA[0-9a-fA-F]{32}$/.test(callSid))
-    throw new AppError(400, "bad_call_sid", "Path must end in a CallSid");
+  if (!CALL_SID.test(callSid)) throw new AppError(400, "bad_call_sid", "Path must end in a CallSid");
   const db = c.get("config").database;
   if (!db) throw new AppError(503, "no_database", "Erasure needs DATABASE_URL (the audit trail lives there)");
   const { session, release } = await neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy })();

@@ -6,10 +6,11 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import WebSocket from "ws";
+import { fetchAgentWords } from "./agent-words";
 import { type ConversationOptions, runConversation } from "./conversation";
 import { registerLocalCall } from "./emulator-control";
 import { MediaPeer } from "./media-peer";
-import { buildReport, type SimulationReport } from "./report";
+import { buildReport, type SimulationReport, withAgentWords } from "./report";
 import { type CallScript, scriptedUtterances } from "./script";
 import {
   answerCall,
@@ -29,6 +30,8 @@ export interface SimulationTarget {
   deepgramEmulatorUrl: string | null;
   /** The local Twilio emulator: told about each simulated call so the app's hang-up finds it. */
   twilioEmulatorUrl?: string | null;
+  /** The app's ADMIN_TOKEN: reads the call's events for the agent's words (without it, audio only). */
+  adminToken?: string | null;
 }
 
 /** Simulation settings. */
@@ -150,7 +153,15 @@ export async function simulateCall(options: SimulationOptions): Promise<Simulati
         ...options.conversation,
       },
     );
-    return buildReport(peer, turns, { callSid, flow: script.flow, target: target.baseUrl });
+    const report = buildReport(peer, turns, { callSid, flow: script.flow, target: target.baseUrl });
+    const words = await fetchAgentWords(fetch, {
+      baseUrl: target.baseUrl,
+      adminToken: target.adminToken,
+      callSid,
+      expectIds: report.agentLines.map((l) => l.utteranceId),
+    });
+    if (words.words === null) log(`agent words not shown: ${words.note}`);
+    return withAgentWords(report, words);
   } finally {
     peer.dispose();
     if (ws.readyState === WebSocket.OPEN) ws.close(1000, "simulation done");

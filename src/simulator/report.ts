@@ -1,7 +1,9 @@
 /**
  * What the simulated caller observed, as data and as text: the agent's lines (audio length, marks,
- * cut by `clear`), the caller's turns, DTMF, clears, and a per-turn latency waterfall. Pure.
+ * cut by `clear`, and their words when the call's events were readable), the caller's turns, DTMF,
+ * clears, and a per-turn latency waterfall. Pure.
  */
+import { type AgentWordsResult, spokenText } from "./agent-words";
 import type { TurnRecord } from "./conversation";
 import type { AgentChunk, LineEvent, MediaPeer } from "./media-peer";
 
@@ -15,6 +17,8 @@ export interface AgentLine {
   cutChunks: number;
   /** Audio the caller heard (chunks echoed as played, not cut). */
   heardMs: number;
+  /** The line's words from the call's events; a cut line ends in `[interrupted]` after the words heard. */
+  words?: string;
 }
 
 /** The whole simulated call. Times are ms since the call started unless named `...At`. */
@@ -34,6 +38,26 @@ export interface SimulationReport {
   })[];
   timeline: (LineEvent & { ms: number })[];
   closed: { code: number; reason: string } | null;
+  /** Why the agent's words are missing (absent when they were read from the call's events). */
+  wordsNote?: string;
+}
+
+/** Add the agent's words to each line, or the note that says why there are none. */
+export function withAgentWords(r: SimulationReport, result: AgentWordsResult): SimulationReport {
+  if (result.words === null) return { ...r, wordsNote: `agent words not shown: ${result.note}` };
+  const words = result.words;
+  const agentLines = r.agentLines.map((l) => {
+    const w = words.get(l.utteranceId);
+    return w ? { ...l, words: spokenText(w, l.cutChunks > 0) } : l;
+  });
+  const missing = agentLines.filter((l) => l.words === undefined).length;
+  return {
+    ...r,
+    agentLines,
+    ...(missing > 0
+      ? { wordsNote: `${missing} of ${agentLines.length} agent lines have no words in the call's events` }
+      : {}),
+  };
 }
 
 function lines(chunks: readonly AgentChunk[], t0: number): AgentLine[] {
@@ -96,7 +120,10 @@ function describe(e: LineEvent & { ms: number }, agent: Map<string, AgentLine>):
     case "agent_audio": {
       const l = agent.get(e.utteranceId);
       const cut = l && l.cutChunks > 0 ? `, cut by clear after ${l.heardMs} ms heard` : "";
-      return `AGENT  ${e.utteranceId}: ${l?.audioMs ?? 0} ms audio in ${l?.chunks ?? 0} chunks, ${l?.marksEchoed ?? 0} marks echoed${cut}`;
+      const audio = `${l?.audioMs ?? 0} ms audio in ${l?.chunks ?? 0} chunks, ${l?.marksEchoed ?? 0} marks echoed${cut}`;
+      return l?.words === undefined
+        ? `AGENT  ${e.utteranceId}: ${audio}`
+        : `AGENT  ${e.utteranceId}: "${l.words}" (${audio})`;
     }
     case "caller_speech":
       return `CALLER "${e.text}" (${e.endAtMs - e.atMs} ms)`;
@@ -122,8 +149,11 @@ export function formatReport(r: SimulationReport): string {
     `call ${r.callSid}  flow ${r.flow}  target ${r.target}`,
     `started ${r.startedAt}, ${(r.durationMs / 1000).toFixed(1)} s, ${r.agentLines.length} agent lines, ${r.clears} clears`,
     "",
-    "transcript (what the caller's phone observed; agent words are not sent to Twilio, only audio):",
+    r.agentLines.some((l) => l.words !== undefined)
+      ? "transcript (what the caller's phone observed; the agent's words from the call's audit events):"
+      : "transcript (what the caller's phone observed; agent words are not sent to Twilio, only audio):",
   ];
+  if (r.wordsNote !== undefined) out.push(`note: ${r.wordsNote}`);
   for (const e of r.timeline) out.push(`${clock(e.ms)}  ${describe(e, agent)}`);
   out.push("", "latency per turn (caller's last speech frame or key → agent's first audio):");
   const measured = r.turns.filter((t) => t.latencyMs !== null);

@@ -139,6 +139,15 @@ describe("a call over the media WebSocket", () => {
     expect(types).toContain("state.transition");
     expect(new Set(trail.map((e) => e.id)).size).toBe(trail.length);
     expect(trail.map((e) => e.seq)).toEqual(trail.map((_, i) => i));
+    // Each line the agent started is audited with its words (what the simulator prints), none dropped.
+    const lines = trail.filter((e) => e.type === "agent.line").map((e) => e.payload);
+    expect(lines[0]).toMatchObject({
+      utteranceId: "u1",
+      state: "greeting",
+      text: expect.stringContaining("Jo"),
+    });
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    expect(types).not.toContain("turn.dropped");
     const turns = await query<{ turn_index: number; path: string }>(
       "SELECT turn_index, path FROM turns WHERE call_sid = $1 ORDER BY turn_index",
       [callSid],
@@ -150,6 +159,11 @@ describe("a call over the media WebSocket", () => {
         callSid,
       ]);
       expect(cards).toHaveLength(1);
+      const [card] = await query<{ unanswered_turns: number }>(
+        "SELECT unanswered_turns FROM call_scorecards WHERE call_sid = $1",
+        [callSid],
+      );
+      expect(card?.unanswered_turns).toBe(0);
       // The transcript is kept with the call, beside its recording.
       const stored = await env.MEDIA.get(`transcripts/${callSid}.json`);
       const body = (await stored?.json()) as { transcript: unknown[] } | undefined;
@@ -175,6 +189,8 @@ describe("a call over the media WebSocket", () => {
     const bargeIn = (await auditTrail(callSid)).find((e) => e.type === "call.barge_in");
     expect(bargeIn).toBeDefined();
     expect(Number(bargeIn?.payload.reactionMs)).toBeGreaterThan(0);
+    // How much of each cut line was heard, in characters (no words): the simulator's "[interrupted]".
+    expect(bargeIn?.payload.cutLines).toContainEqual({ utteranceId: "u1", heardChars: expect.any(Number) });
     client.close();
   });
 

@@ -4,7 +4,7 @@ import { app } from "../../src/index";
 import { insertEventBatch } from "../../src/store/event-store";
 import { neonConnect } from "../../src/store/neon";
 import type { SqlSession } from "../../src/store/sql-client";
-import { bookedCall } from "../qa/call-builder";
+import { bookedCall, deafCall, IN_WINDOW_MS } from "../qa/call-builder";
 import { query } from "../support/audit";
 import { seedMany, seedPair, tinyWav, uniqueId } from "./seed";
 
@@ -111,6 +111,33 @@ describe("dashboard pages", () => {
     expect(campaigns).toContain("booking rate");
   });
 
+  it("lists a campaign's dead calls first among its worst calls, with the unanswered turn as the reason", async () => {
+    const dead = uniqueId("dead");
+    const deaf = uniqueId("CA");
+    const pair = await withSession(async (s) => {
+      const seeded = await seedPair(s, dead);
+      await insertEventBatch(s, deafCall(deaf, IN_WINDOW_MS + 120_000, dead).events);
+      return seeded;
+    });
+    const stored = await query<{ call_sid: string; score: number; unanswered_turns: number }>(
+      "SELECT call_sid, score, unanswered_turns FROM call_scorecards WHERE call_sid = $1",
+      [deaf],
+    );
+    expect(stored).toEqual([]); // scored lazily by the page view below
+    const html = await (await get("/dashboard?days=366")).text();
+    const section = html.slice(html.indexOf(dead), html.indexOf("</section>", html.indexOf(dead)));
+    const worst = section.slice(section.indexOf("Worst calls"));
+    const order = [deaf, pair.bad, pair.good].map((sid) => worst.indexOf(`/dashboard/calls/${sid}"`));
+    expect(order.every((i) => i > 0)).toBe(true);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(worst).toContain("1 caller turn unanswered, first at 0:04.6");
+    const after = await query<{ score: number; unanswered_turns: number; first_unanswered_ms: number }>(
+      "SELECT score, unanswered_turns, first_unanswered_ms FROM call_scorecards WHERE call_sid = $1",
+      [deaf],
+    );
+    expect(after).toEqual([{ score: 50, unanswered_turns: 1, first_unanswered_ms: 4_600 }]);
+  });
+
   it("rescores a call scored while it was in progress once more of its events arrive", async () => {
     const live = uniqueId("live");
     const sid = uniqueId("CA");
@@ -127,7 +154,7 @@ describe("dashboard pages", () => {
     const booked = await (await get(`/dashboard/calls?campaign=${campaign}&outcome=booked`)).text();
     expect(booked).toContain(sids.good);
     expect(booked).not.toContain(sids.bad);
-    const low = await (await get(`/dashboard/calls?campaign=${campaign}&maxScore=60`)).text();
+    const low = await (await get(`/dashboard/calls?campaign=${campaign}&maxScore=70`)).text();
     expect(low).toContain(sids.bad);
     expect(low).not.toContain(sids.good);
   });

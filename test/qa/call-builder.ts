@@ -65,6 +65,25 @@ export class CallBuilder {
     );
   }
 
+  /** A line the agent started (`agent.line`, as the engine records it). */
+  line(utteranceId: string, text: string, stepMs = 200): this {
+    return this.add("agent.line", { utteranceId, state: this.state, text }, stepMs);
+  }
+
+  /** A caller turn the engine received but did not act on (`turn.dropped`), `afterMs` after the last event. */
+  dropped(afterMs: number, reason = "not_listening"): this {
+    return this.add("turn.dropped", { reason, state: this.state, phase: "listening" }, afterMs);
+  }
+
+  /** The caller hangs up `afterMs` after the last event: the flow's record, then Twilio's status callback. */
+  callerHangup(afterMs: number, durationMs = 30_000): this {
+    return this.add("flow.call_ended", { reason: "caller_hangup", state: this.state }, afterMs).add(
+      "call.ended",
+      { outcome: "caller_hangup", reason: "completed", durationMs },
+      50,
+    );
+  }
+
   latency(turn: number, totalMs: number, path = "fast_path_cached"): this {
     const endpointingMs = Math.round(totalMs * 0.5);
     const rest = totalMs - endpointingMs;
@@ -121,6 +140,20 @@ export class CallBuilder {
       durationMs,
     });
   }
+}
+
+/**
+ * The deaf call: outbound, greeting played, the caller says "Yes, speaking." and the engine (not listening)
+ * drops the turn; nothing more until the caller hangs up 20 s later.
+ */
+export function deafCall(callSid: string, atMs = IN_WINDOW_MS, campaignId = "spring"): CallBuilder {
+  return new CallBuilder(callSid, atMs)
+    .start({ campaignId })
+    .greet()
+    .line("u1", "Hello, this is the booking assistant, an AI, calling from Acme; this call is recorded.")
+    .amd("human")
+    .dropped(4_000)
+    .callerHangup(20_000);
 }
 
 /** A clean booked outbound call: disclosure, human AMD, qualify, book, confirm, close. */

@@ -9,7 +9,7 @@ import {
   worstAbandonWindow,
 } from "../../src/qa/rollups";
 import { scoreCall } from "../../src/qa/scorecard";
-import { bookedCall, CallBuilder, IN_WINDOW_MS } from "./call-builder";
+import { bookedCall, CallBuilder, deafCall, IN_WINDOW_MS } from "./call-builder";
 
 const HOUR = 3_600_000;
 
@@ -23,6 +23,8 @@ function summary(i: number, over: Partial<CallSummary> = {}): CallSummary {
     liveAnswered: true,
     abandoned: false,
     turnTotalsMs: [800],
+    unansweredTurns: 0,
+    firstUnansweredMs: null,
     ...over,
   };
 }
@@ -95,6 +97,33 @@ describe("rollupCampaign", () => {
     });
     expect(r.bookingRate).toBeCloseTo(1 / 3);
     expect(r.worstCalls.map((c) => c.callSid)).toEqual(["CA2", "CA1", "CA3", "CA0"]);
+  });
+
+  it("lists calls that left the caller unanswered first, whatever their score, and says why", () => {
+    const calls = [
+      summary(0, { score: 10 }),
+      summary(1, { score: 59, unansweredTurns: 1, firstUnansweredMs: 4_600 }),
+      summary(2, { score: 40, unansweredTurns: 3, firstUnansweredMs: 65_000 }),
+      summary(3, { score: 100 }),
+    ];
+    const r = rollupCampaign("spring", calls);
+    expect(r.worstCalls.map((c) => [c.callSid, c.reason])).toEqual([
+      ["CA2", "3 caller turns unanswered, first at 1:05.0"],
+      ["CA1", "1 caller turn unanswered, first at 0:04.6"],
+      ["CA0", ""],
+      ["CA3", ""],
+    ]);
+  });
+
+  it("carries the deaf call's unanswered turn into its summary", () => {
+    const events = deafCall("CA9").events;
+    const s = summarizeCall("CA9", events, DEFAULT_QA_CONFIG, scoreCall(events, DEFAULT_QA_CONFIG));
+    expect(s).toMatchObject({
+      unansweredTurns: 1,
+      firstUnansweredMs: 4_600,
+      outcome: "no_outcome",
+      score: 50,
+    });
   });
 
   it("stays within Ofcom's limit at 1 abandoned call in 40 within 24 h", () => {

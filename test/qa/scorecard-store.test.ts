@@ -46,6 +46,7 @@ describe("scoreAndStore", () => {
       live_answered: true,
     });
     expect(rows[0]?.criteria.map((c) => c.id)).toEqual([
+      "answered",
       "consent",
       "compliance",
       "clarity",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_QA_CONFIG, qaConfig } from "../../src/qa/config";
 import { type Scorecard, scoreCall } from "../../src/qa/scorecard";
-import { bookedCall, CallBuilder, IN_WINDOW_MS, LATE_MS } from "./call-builder";
+import { bookedCall, CallBuilder, deafCall, IN_WINDOW_MS, LATE_MS } from "./call-builder";
 
 function criterion(card: Scorecard, id: string) {
   const c = card.criteria.find((x) => x.id === id);
@@ -18,6 +18,7 @@ describe("scoreCall", () => {
   it("passes every criterion of a clean booked call and scores 100", () => {
     const card = scoreCall(bookedCall("CA1").events, DEFAULT_QA_CONFIG);
     expect(card.criteria.map((c) => [c.id, c.passed])).toEqual([
+      ["answered", true],
       ["consent", true],
       ["compliance", true],
       ["clarity", true],
@@ -36,6 +37,98 @@ describe("scoreCall", () => {
     expect(criterion(card, "consent").evidence).toContainEqual(
       expect.objectContaining({ eventId: notice?.id, seq: notice?.seq }),
     );
+  });
+
+  describe("every caller turn answered", () => {
+    it("fails the deaf call, citing the unanswered turn and its time", () => {
+      const b = deafCall("CA40");
+      const card = scoreCall(b.events, DEFAULT_QA_CONFIG);
+      const answered = criterion(card, "answered");
+      expect(answered.passed).toBe(false);
+      const dropped = b.events.find((e) => e.type === "turn.dropped");
+      expect(answered.evidence).toContainEqual({
+        eventId: dropped?.id,
+        seq: dropped?.seq,
+        atMs: dropped?.atMs,
+        reason:
+          "caller turn at 0:04.6 in greeting, not acted on by the engine: no response before the call ended 20.0 s later",
+      });
+      expect(reasons(card, "answered")).toContain("1 of 1 caller turns unanswered");
+      expect(reasons(card, "outcome")).toContain("no outcome after 1 caller turns");
+    });
+
+    it("scores a dead call at most 60, whatever else it passes, and below every answered call", () => {
+      expect(scoreCall(deafCall("CA41").events, DEFAULT_QA_CONFIG).score).toBe(50);
+      // Even a dead call that passed every other criterion stays under 60.
+      const passAllElse = qaConfig({ passingOutcomes: ["no_outcome"] });
+      const deafButOtherwiseFine = scoreCall(
+        deafCall("CA42").add("opt_out.recorded", { phone: "+447700900123" }).events,
+        passAllElse,
+      );
+      expect(criterion(deafButOtherwiseFine, "answered").passed).toBe(false);
+      expect(deafButOtherwiseFine.score).toBeLessThanOrEqual(60);
+      // An answered call with the same (missing) outcome scores clearly higher.
+      const answeredNoOutcome = new CallBuilder("CA43")
+        .start()
+        .greet()
+        .amd("human")
+        .turn("yes", "Yes, speaking")
+        .enter("qualify", "yes")
+        .latency(1, 700)
+        .callerHangup(3_000);
+      const card = scoreCall(answeredNoOutcome.events, DEFAULT_QA_CONFIG);
+      expect(criterion(card, "answered").passed).toBe(true);
+      expect(card.score).toBeGreaterThanOrEqual(90);
+    });
+
+    it("does not blame the agent for a caller who hangs up within the budget", () => {
+      const b = new CallBuilder("CA44").start().greet().amd("human").dropped(2_000).callerHangup(1_000);
+      const card = scoreCall(b.events, DEFAULT_QA_CONFIG);
+      expect(criterion(card, "answered").passed).toBe(true);
+      expect(reasons(card, "answered")).toContain(
+        "1 turns followed by the caller hanging up within the budget",
+      );
+    });
+
+    it("counts a turn answered only within the turn budget", () => {
+      const late = new CallBuilder("CA45")
+        .start()
+        .greet()
+        .amd("human")
+        .dropped(2_000)
+        .enter("qualify", "yes");
+      late.events[late.events.length - 1] = {
+        ...(late.events[late.events.length - 1] as (typeof late.events)[number]),
+        atMs: (late.events[late.events.length - 2]?.atMs ?? 0) + 8_000,
+      };
+      const card = scoreCall(late.events, DEFAULT_QA_CONFIG);
+      expect(criterion(card, "answered").passed).toBe(false);
+      expect(reasons(card, "answered")).toContain("first one after 8.0 s");
+      const lenient = qaConfig({ answered: { turnBudgetMs: 10_000 } });
+      expect(criterion(scoreCall(late.events, lenient), "answered").passed).toBe(true);
+    });
+
+    it("accepts a dropped turn answered by the next line or step (e.g. an action result)", () => {
+      const b = new CallBuilder("CA46").start().greet().amd("human").enter("book", "yes").dropped(500);
+      b.bookingOk().enter("confirm", "success").line("u3", "You're booked.").end("close");
+      expect(criterion(scoreCall(b.events, DEFAULT_QA_CONFIG), "answered").passed).toBe(true);
+    });
+
+    it("ignores what the caller says after the agent ended the call", () => {
+      const b = new CallBuilder("CA47").start().greet().amd("human").enter("close", "yes");
+      b.add("flow.call_ended", { reason: "close", state: "close" }).dropped(300, "call_ended");
+      b.add("call.ended", { outcome: "close", reason: "completed" }, 25_000);
+      const card = scoreCall(b.events, DEFAULT_QA_CONFIG);
+      expect(criterion(card, "answered").passed).toBe(true);
+      expect(reasons(card, "answered")).toContain("1 turns after the call ended, not counted");
+    });
+
+    it("leaves a turn of a call in progress unjudged until its budget has passed", () => {
+      const b = new CallBuilder("CA48").start().greet().amd("human").dropped(1_000);
+      expect(criterion(scoreCall(b.events, DEFAULT_QA_CONFIG), "answered").passed).toBe(true);
+      b.add("call.heartbeat", {}, 7_000);
+      expect(criterion(scoreCall(b.events, DEFAULT_QA_CONFIG), "answered").passed).toBe(false);
+    });
   });
 
   describe("consent and disclosure", () => {
@@ -308,8 +401,9 @@ describe("scoreCall", () => {
   });
 
   it("weights the score by the criteria that passed", () => {
+    // Compliance (30 of 170) fails: 140 / 170.
     const card = scoreCall(bookedCall("CA30", LATE_MS).events, DEFAULT_QA_CONFIG);
-    expect(card.score).toBe(70);
+    expect(card.score).toBe(82);
   });
 
   it("orders events by seq whatever order they arrive in", () => {

@@ -3,7 +3,10 @@ import { describe, expect, inject, it } from "vitest";
 import { utteranceKey } from "../../src/call/utterance-key";
 import { r2UtteranceCache } from "../../src/call/wiring";
 import { app } from "../../src/index";
+import { insertEventBatch } from "../../src/store/event-store";
+import { neonConnect } from "../../src/store/neon";
 import { decodeRenderEvent, type RenderEvent } from "../../src/tts-cache/progress";
+import { CallBuilder } from "../qa/call-builder";
 
 const urls = inject("emulatorUrls");
 const TOKEN = "test-admin-token-0123456789";
@@ -121,5 +124,34 @@ describe("admin utterance routes", () => {
     const again = await render("inbound-triage");
     expect(again.at(-1)).toMatchObject({ type: "done", rendered: 0, cached: before.keys, failed: 0 });
     expect(await emulatorRenders()).toBe(before.keys);
+  });
+});
+
+describe("admin call events route", () => {
+  it("returns a call's audit events in order, agent lines with their words, behind the token", async () => {
+    const sid = `CA${crypto.randomUUID().replace(/-/g, "")}`;
+    const b = new CallBuilder(sid).start().greet().line("u1", "Hello, is that Jo?").bargeIn(1);
+    const e = env as unknown as { DATABASE_URL: string; NEON_WS_PROXY: string };
+    const { session, release } = await neonConnect({
+      databaseUrl: e.DATABASE_URL,
+      wsProxyUrl: e.NEON_WS_PROXY,
+    })();
+    try {
+      await insertEventBatch(session, [...b.events].reverse());
+    } finally {
+      await release();
+    }
+    expect((await call(`/admin/calls/${sid}/events`)).status).toBe(401);
+    expect((await call("/admin/calls/not-a-sid/events", { headers: auth })).status).toBe(400);
+    const res = await call(`/admin/calls/${sid}/events`, { headers: auth });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      events: { seq: number; type: string; payload: Record<string, unknown> }[];
+    };
+    expect(body.events.map((x) => x.seq)).toEqual(b.events.map((x) => x.seq));
+    expect(body.events.find((x) => x.type === "agent.line")?.payload).toMatchObject({
+      utteranceId: "u1",
+      text: "Hello, is that Jo?",
+    });
   });
 });

@@ -9,6 +9,7 @@ import { formatReport } from "../../src/simulator/report";
 import { parseCallScript } from "../../src/simulator/script";
 
 const TOKEN = "test-auth-token";
+const ADMIN_TOKEN = "test-admin-token";
 
 /** A stand-in app that checks Twilio's signatures exactly as the Worker does and speaks on cue. */
 function fakeApp() {
@@ -36,6 +37,28 @@ function fakeApp() {
       if (req.url === "/__emulator/calls") {
         seen.registered.push(JSON.parse(body));
         res.writeHead(201).end("{}");
+        return;
+      }
+      const events = /^\/admin\/calls\/(CA[0-9a-f]{32})\/events$/.exec(req.url ?? "");
+      if (events) {
+        if (req.headers.authorization !== `Bearer ${ADMIN_TOKEN}`) {
+          res.writeHead(401).end("{}");
+          return;
+        }
+        // The call's audit events as the app's admin route returns them: the lines the engine started.
+        const line = (seq: number, utteranceId: string, text: string) => ({
+          seq,
+          type: "agent.line",
+          atMs: seq,
+          payload: { utteranceId, state: "greeting", text },
+        });
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify({
+            callSid: events[1],
+            events: [line(3, "u1", "Hi, is that Jo?"), line(5, "u2", "Thanks, you pressed one.")],
+          }),
+        );
         return;
       }
       const params = Object.fromEntries(new URLSearchParams(body));
@@ -152,6 +175,32 @@ describe("simulateCall (Node, real sockets)", () => {
     expect(report.closed?.code).toBe(1000);
     expect(app.seen.statuses.at(-1)).toMatchObject({ CallSid: report.callSid, CallStatus: "completed" });
     expect(formatReport(report)).toContain("AGENT  u2: 200 ms audio in 1 chunks, 1 marks echoed");
+    expect(formatReport(report)).toContain("note: agent words not shown: no admin token");
+  });
+
+  it("prints the agent's words read from the call's events with the admin token", async () => {
+    const script = parseCallScript({
+      flow: "outbound-booking",
+      turns: [{ say: "yes that's me", dtmf: "1", trailingSilenceMs: 100 }],
+    });
+    const report = await simulateCall({
+      target: {
+        baseUrl: origin,
+        authToken: TOKEN,
+        accountSid: `AC${"0".repeat(32)}`,
+        deepgramEmulatorUrl: origin,
+        twilioEmulatorUrl: origin,
+        adminToken: ADMIN_TOKEN,
+      },
+      script,
+      fixtureDirs: [],
+      conversation: { agentSettleMs: 50, endWaitMs: 3_000 },
+    });
+    expect(report.agentLines.map((l) => l.words)).toEqual(["Hi, is that Jo?", "Thanks, you pressed one."]);
+    const text = formatReport(report);
+    expect(text).toContain('AGENT  u1: "Hi, is that Jo?" (200 ms audio in 1 chunks, 1 marks echoed)');
+    expect(text).toContain('CALLER "yes that\'s me"');
+    expect(text).not.toContain("note:");
   });
 
   it("refuses a deployed target for a spoken turn without a recorded fixture", async () => {
