@@ -37,6 +37,30 @@ export const AmdScheduleSchema = z.object({
   from: z.enum(AMD_ANCHORS).optional().describe("Anchor (turn default `turnStart`, case default `answer`)."),
 });
 
+/**
+ * How the local STT emulator returns this turn's words: the awkward-but-legal shapes real Deepgram
+ * produces (deepgram-session.ts). Ignored against a deployed app.
+ */
+export const SttShapeSchema = z.object({
+  speechFinal: z
+    .boolean()
+    .optional()
+    .describe("false: the final has no speech_final; UtteranceEnd ends the turn."),
+  splitFinal: z
+    .boolean()
+    .optional()
+    .describe("The words come in two finals, the first without speech_final."),
+  emptyFinalBefore: z.boolean().optional().describe("An empty final comes first."),
+  interimOnlyMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .optional()
+    .describe("Interims only, this long, before the final."),
+  finalDelayMs: z.number().int().min(0).max(10_000).optional().describe("The final arrives this much later."),
+});
+
 /** The decision a turn should produce in a given state (checked by the replay suite and replay:live). */
 export const TurnDecisionSchema = z.object({
   state: z.string().min(1).describe("Flow state the call must be listening in when the turn starts."),
@@ -93,6 +117,7 @@ export const CallerTurnSchema = z
       .max(60)
       .optional()
       .describe("Mix white line noise into this turn's audio at this signal-to-noise ratio."),
+    stt: SttShapeSchema.optional(),
     amd: z
       .union([z.enum(ANSWERED_BY), AmdScheduleSchema])
       .optional()
@@ -206,6 +231,9 @@ export const ReplayCaseSchema = CallScriptSchema.extend({
 });
 
 export type TurnDecision = z.infer<typeof TurnDecisionSchema>;
+export type SttShape = z.infer<typeof SttShapeSchema>;
+/** One utterance for the STT emulator: its text, or its text and the shape it comes back in. */
+export type ScriptedUtterance = string | ({ text: string } & SttShape);
 export type AmdAnchor = (typeof AMD_ANCHORS)[number];
 export type AmdSchedule = z.infer<typeof AmdScheduleSchema>;
 export type CallerTurn = z.infer<typeof CallerTurnSchema>;
@@ -241,6 +269,8 @@ export function caseVariant(c: ReplayCase, open: boolean): { turns: CallerTurn[]
 }
 
 /** Utterances the local STT emulator should recognise, one per spoken turn, in order. */
-export function scriptedUtterances(turns: readonly CallerTurn[]): string[] {
-  return turns.filter((t) => t.say !== undefined || t.fixture !== undefined).map((t) => t.say ?? "");
+export function scriptedUtterances(turns: readonly CallerTurn[]): ScriptedUtterance[] {
+  return turns
+    .filter((t) => t.say !== undefined || t.fixture !== undefined)
+    .map((t) => (t.stt ? { text: t.say ?? "", ...t.stt } : (t.say ?? "")));
 }
