@@ -10,6 +10,7 @@ import { startHubspotEmulator } from "./hubspot";
 import { startOpenAiEmulator } from "./openai";
 import { startSlackEmulator } from "./slack";
 import { startTwilioEmulator } from "./twilio";
+import type { TwilioLifecycleOptions } from "./twilio-lifecycle";
 
 export interface EmulatorStack {
   urls: Record<"twilio" | "deepgram" | "elevenlabs" | "openai" | "calcom" | "hubspot" | "slack", string>;
@@ -26,6 +27,8 @@ export interface EmulatorStackOptions {
   elevenlabsFirstChunkMs?: number;
   deepgramFinalDelayMs?: number;
   calcomLatencyMs?: number;
+  /** How calls the Twilio emulator places progress (default: by themselves, Twilio-like timings). */
+  twilioLifecycle?: Partial<TwilioLifecycleOptions>;
 }
 
 /** Start all emulators. */
@@ -39,6 +42,7 @@ export async function startEmulatorStack(options: EmulatorStackOptions = {}): Pr
       port: port(0),
       accountSid: L.twilioAccountSid,
       authToken: L.twilioAuthToken,
+      ...(options.twilioLifecycle ? { lifecycle: options.twilioLifecycle } : {}),
     }),
     startDeepgramEmulator({
       host,

@@ -2,9 +2,11 @@
  * Twilio REST emulator (Node) for Calls.json create/update: HTTP Basic auth, form-encoded
  * PascalCase params, Twilio's `{code,message,more_info,status}` errors, and call progress that
  * sends correctly signed status and async-AMD callbacks to the URLs the call was created with.
+ * Placed calls progress by themselves (twilio-lifecycle.ts): ringing, answer, AMD 2–5 s later,
+ * callbacks jittered so they may arrive out of order; `lifecycle: {mode: "manual"}` turns that off.
  */
 import { randomBytes } from "node:crypto";
-import { computeTwilioSignature, twilioParamsFromForm } from "../integrations/twilio-signature";
+import { twilioParamsFromForm } from "../integrations/twilio-signature";
 import {
   asRecord,
   type EmulatorBaseOptions,
@@ -14,6 +16,19 @@ import {
   startHttpEmulator,
   tryJson,
 } from "./http-shared";
+import { type SentCallback, webhookSender } from "./twilio-callbacks";
+
+export type { SentCallback };
+
+import {
+  callRandom,
+  DEFAULT_LIFECYCLE,
+  type LifecycleStep,
+  mergeLifecycle,
+  planLifecycle,
+  type TwilioLifecycleOptions,
+  twilioTimestamp,
+} from "./twilio-lifecycle";
 
 /** Call states (twilio-node CallStatus) plus `initiated` for the first progress event. */
 export type EmulatedCallStatus =
@@ -36,21 +51,17 @@ export interface EmulatedCall {
   createParams: Record<string, string | string[]>;
   updates: Record<string, string | string[]>[];
   answered: boolean;
+  /** Wall clock of the answer (for `CallDuration`). */
+  answeredAtMs?: number;
   sequence: number;
 }
 
-/** A callback the emulator sent. */
-export interface SentCallback {
-  kind: "status" | "amd";
-  url: string;
-  params: Record<string, string>;
-  status: number;
-}
-
-/** Options: credentials. */
+/** Options: credentials and how placed calls progress. */
 export interface TwilioEmulatorOptions extends EmulatorBaseOptions {
   accountSid?: string;
   authToken?: string;
+  /** Placed calls' lifecycle (default: auto, Twilio-like timings; see twilio-lifecycle.ts). */
+  lifecycle?: Partial<TwilioLifecycleOptions>;
 }
 
 /** Emulator handle: calls, and call progress that fires the signed callbacks. */
@@ -59,12 +70,19 @@ export interface TwilioEmulator extends EmulatorControls {
   authToken: string;
   calls(): EmulatedCall[];
   callbacks(): SentCallback[];
-  /** Move a call on; sends the status callback if subscribed and, with `answeredBy`, the AMD callback. */
+  /**
+   * Move a call on; sends the status callback if subscribed and, with `answeredBy`, the AMD callback
+   * (`detectionMs` as `MachineDetectionDuration`). `jitterMs` delays each callback by a random 0..jitter.
+   */
   progressCall(
     sid: string,
     status: EmulatedCallStatus,
-    opts?: { answeredBy?: string },
+    opts?: { answeredBy?: string; detectionMs?: number; jitterMs?: number; random?: () => number },
   ): Promise<SentCallback[]>;
+  /** Change the lifecycle of calls placed from now on. */
+  setLifecycle(patch: Partial<TwilioLifecycleOptions>): TwilioLifecycleOptions;
+  /** Resolves when every scheduled lifecycle step and callback has run (tests). */
+  idle(): Promise<void>;
 }
 
 const CALL_STATUSES = new Set<EmulatedCallStatus>([
@@ -100,7 +118,23 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
   const authToken = options.authToken ?? "test_auth_token";
   const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
   let calls: EmulatedCall[] = [];
-  let sent: SentCallback[] = [];
+  const sent: SentCallback[] = [];
+  let lifecycle = mergeLifecycle(DEFAULT_LIFECYCLE, options.lifecycle ?? {});
+  let placed = 0;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    return p;
+  };
+  const later = (ms: number, fn: () => Promise<unknown>) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      void track(fn()).catch(() => undefined);
+    }, ms);
+    timers.add(t);
+  };
 
   const resource = (c: EmulatedCall) => ({
     sid: c.sid,
@@ -115,37 +149,7 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
     uri: `/2010-04-01/Accounts/${accountSid}/Calls/${c.sid}.json`,
   });
 
-  /** POST: sign URL + params. GET: params go in the query and the full URL is signed alone. */
-  const post = async (
-    kind: SentCallback["kind"],
-    url: string,
-    method: string,
-    params: Record<string, string>,
-  ) => {
-    const form = new URLSearchParams(params);
-    const isGet = method === "GET";
-    const target = isGet ? `${url}${url.includes("?") ? "&" : "?"}${form}` : url;
-    const signature = await computeTwilioSignature(authToken, target, isGet ? {} : params);
-    let status = 0;
-    try {
-      const res = await fetch(target, {
-        method,
-        headers: {
-          "x-twilio-signature": signature,
-          "i-twilio-idempotency-token": randomBytes(8).toString("hex"),
-          ...(isGet ? {} : { "content-type": "application/x-www-form-urlencoded" }),
-        },
-        ...(isGet ? {} : { body: form.toString() }),
-      });
-      await res.text();
-      status = res.status;
-    } catch {
-      status = 0;
-    }
-    const record: SentCallback = { kind, url, params, status };
-    sent.push(record);
-    return record;
-  };
+  const post = webhookSender(authToken, sent, () => lifecycle.duplicates);
 
   const create = (req: RecordedRequest): EmulatorResponse => {
     const p = twilioParamsFromForm(new URLSearchParams(req.body));
@@ -173,6 +177,7 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
       sequence: 0,
     };
     calls.push(call);
+    if (lifecycle.mode === "auto") runLifecycle(call);
     return { status: 201, body: resource(call) };
   };
 
@@ -186,54 +191,114 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
       return twilioError(400, 21220, "Call is not in-progress. Cannot redirect.");
     }
     call.updates.push(p);
-    if (status !== undefined) call.status = call.answered ? "completed" : "canceled";
+    if (status !== undefined) {
+      const end = call.answered ? "completed" : "canceled";
+      // Twilio reports the end of a call however it ended; the planned steps stop here.
+      if (lifecycle.mode === "auto" && Object.keys(call.createParams).length > 0) {
+        void track(progressCall(call.sid, end, { jitterMs: lifecycle.jitterMs })).catch(() => undefined);
+      }
+      call.status = end;
+    }
     return { status: 200, body: resource(call) };
+  };
+
+  /** Run a placed call's planned steps on timers; a step after the call ended is dropped. */
+  const runLifecycle = (call: EmulatedCall) => {
+    const random = callRandom(lifecycle, placed++);
+    const cp = call.createParams;
+    const asyncAmd =
+      first(cp.AsyncAmd) === "true" &&
+      first(cp.AsyncAmdStatusCallback) !== undefined &&
+      !!first(cp.MachineDetection);
+    const jitterMs = lifecycle.jitterMs;
+    for (const step of planLifecycle(lifecycle, { to: call.to, asyncAmd }, random)) {
+      later(step.atMs, () => runStep(call, step, jitterMs, random));
+    }
+  };
+  const runStep = async (call: EmulatedCall, step: LifecycleStep, jitterMs: number, random: () => number) => {
+    if (TERMINAL.has(call.status)) return [];
+    if (step.kind === "amd") {
+      return sendAmd(call, step.answeredBy, step.detectionMs, Math.round(random() * jitterMs));
+    }
+    return progressCall(call.sid, step.status as EmulatedCallStatus, { jitterMs, random });
+  };
+
+  const sendAmd = async (
+    call: EmulatedCall,
+    answeredBy: string,
+    detectionMs: number,
+    delayMs: number,
+  ): Promise<SentCallback[]> => {
+    const cp = call.createParams;
+    const amdUrl = first(cp.AsyncAmdStatusCallback);
+    if (!amdUrl || first(cp.AsyncAmd) !== "true") return [];
+    return [
+      await post(
+        "amd",
+        amdUrl,
+        first(cp.AsyncAmdStatusCallbackMethod) ?? "POST",
+        {
+          AccountSid: accountSid,
+          CallSid: call.sid,
+          AnsweredBy: answeredBy,
+          MachineDetectionDuration: String(detectionMs),
+        },
+        delayMs,
+      ),
+    ];
   };
 
   const progressCall: TwilioEmulator["progressCall"] = async (sid, status, opts = {}) => {
     const call = calls.find((c) => c.sid === sid);
     if (!call) throw new Error(`no call ${sid}`);
     call.status = status;
-    if (status === "in-progress") call.answered = true;
-    const out: SentCallback[] = [];
+    if (status === "in-progress" && !call.answered) {
+      call.answered = true;
+      call.answeredAtMs = Date.now();
+    }
+    const random = opts.random ?? Math.random;
+    const jitter = () => Math.round(random() * (opts.jitterMs ?? 0));
+    const sends: (() => Promise<SentCallback[]>)[] = [];
     const cp = call.createParams;
     const statusUrl = first(cp.StatusCallback);
     const rawEvents = cp.StatusCallbackEvent;
     const events =
       rawEvents === undefined ? ["completed"] : Array.isArray(rawEvents) ? rawEvents : [rawEvents];
     const subscribed = events.flatMap((e) => e.split(/\s+/)).includes(eventFor(status));
-    const base = {
-      AccountSid: accountSid,
-      CallSid: sid,
-      From: call.from,
-      To: call.to,
-      ApiVersion: "2010-04-01",
-    };
     if (statusUrl && subscribed) {
-      call.sequence += 1;
-      out.push(
-        await post("status", statusUrl, first(cp.StatusCallbackMethod) ?? "POST", {
-          ...base,
-          CallStatus: status,
-          Direction: "outbound-api",
-          CallbackSource: "call-progress-events",
-          SequenceNumber: String(call.sequence - 1),
-          Timestamp: new Date().toUTCString(),
-          ...(TERMINAL.has(status) ? { CallDuration: call.answered ? "1" : "0" } : {}),
-        }),
-      );
+      // SequenceNumber counts events as Twilio fires them (from 0); each is its own request, so
+      // arrival order is not guaranteed.
+      const sequence = call.sequence++;
+      const durationS =
+        call.answeredAtMs === undefined
+          ? 0
+          : Math.max(1, Math.round((Date.now() - call.answeredAtMs) / 1000));
+      const params = {
+        AccountSid: accountSid,
+        CallSid: sid,
+        From: call.from,
+        To: call.to,
+        ApiVersion: "2010-04-01",
+        CallStatus: status,
+        Direction: "outbound-api",
+        CallbackSource: "call-progress-events",
+        SequenceNumber: String(sequence),
+        Timestamp: twilioTimestamp(Date.now()),
+        ...(TERMINAL.has(status) ? { CallDuration: String(durationS) } : {}),
+      };
+      const method = first(cp.StatusCallbackMethod) ?? "POST";
+      const delayMs = jitter();
+      sends.push(() => post("status", statusUrl, method, params, delayMs).then((r) => [r]));
     }
-    const amdUrl = first(cp.AsyncAmdStatusCallback);
-    if (opts.answeredBy !== undefined && amdUrl && first(cp.AsyncAmd) === "true") {
-      out.push(
-        await post("amd", amdUrl, first(cp.AsyncAmdStatusCallbackMethod) ?? "POST", {
-          AccountSid: accountSid,
-          CallSid: sid,
-          AnsweredBy: opts.answeredBy,
-          MachineDetectionDuration: "2400",
-        }),
-      );
+    if (opts.answeredBy !== undefined) {
+      const { answeredBy } = opts;
+      const delayMs = jitter();
+      sends.push(() => sendAmd(call, answeredBy, opts.detectionMs ?? 2_400, delayMs));
     }
+    // Jittered callbacks race each other (as Twilio's separate requests do); unjittered ones go in order.
+    if ((opts.jitterMs ?? 0) > 0) return (await Promise.all(sends.map((f) => f()))).flat();
+    const out: SentCallback[] = [];
+    for (const f of sends) out.push(...(await f()));
     return out;
   };
 
@@ -269,6 +334,10 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
     name: "twilio",
     async control(req: RecordedRequest): Promise<EmulatorResponse | undefined> {
       if (req.path === "/__emulator/calls" && req.method === "POST") return registerCall(req);
+      if (req.path === "/__emulator/lifecycle" && req.method === "POST") {
+        lifecycle = mergeLifecycle(lifecycle, asRecord(tryJson(req.body)) ?? {});
+        return { status: 200, body: lifecycle };
+      }
       const m = /^\/__emulator\/calls\/([^/]+)\/progress$/.exec(req.path);
       if (!m?.[1] || req.method !== "POST") return undefined;
       const body = asRecord(tryJson(req.body)) ?? {};
@@ -281,10 +350,14 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
       const out = await progressCall(m[1], status as EmulatedCallStatus, answeredBy ? { answeredBy } : {});
       return { status: 200, body: out };
     },
-    state: () => ({ calls, callbacks: sent }),
+    state: () => ({ calls, callbacks: sent, lifecycle }),
     reset: () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
       calls = [];
-      sent = [];
+      sent.length = 0;
+      placed = 0;
+      lifecycle = mergeLifecycle(DEFAULT_LIFECYCLE, options.lifecycle ?? {});
     },
     handle(req: RecordedRequest): EmulatorResponse {
       const m = /^\/2010-04-01\/Accounts\/([^/]+)\/Calls(?:\/([^/]+))?\.json$/.exec(req.path);
@@ -302,10 +375,25 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
   const controls = await startHttpEmulator(impl, options);
   return {
     ...controls,
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await controls.close();
+    },
     accountSid,
     authToken,
     calls: () => [...calls],
     callbacks: () => [...sent],
     progressCall,
+    setLifecycle: (patch) => {
+      lifecycle = mergeLifecycle(lifecycle, patch);
+      return lifecycle;
+    },
+    idle: async () => {
+      while (timers.size > 0 || inFlight.size > 0) {
+        await Promise.all([...inFlight].map((p) => p.catch(() => undefined)));
+        if (timers.size > 0) await new Promise((r) => setTimeout(r, 20));
+      }
+    },
   };
 }

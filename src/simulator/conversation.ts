@@ -1,12 +1,14 @@
 /**
  * Drives the caller's side of a call through a {@link MediaPeer}: for each scripted turn, wait for
- * the agent (or barge in), stay silent, speak, key DTMF, trigger AMD, hang up; and measure each
+ * the agent (or barge in), stay silent, speak, key DTMF, trigger AMD, hang up (scheduled AMD
+ * callbacks fire alongside, see amd-timing.ts); and measure each
  * turn's latency (caller's last speech frame to the agent's first audio after it). Runs in Node
  * and workerd.
  */
+import { type AmdDelivery, AmdScheduler, seededRandom } from "./amd-timing";
 import { buildTurnAudio } from "./caller-audio";
 import type { MediaPeer } from "./media-peer";
-import type { CallerTurn } from "./script";
+import type { AmdSchedule, CallerTurn } from "./script";
 
 /** What the runner needs from its surroundings. */
 export interface ConversationHooks {
@@ -28,6 +30,12 @@ export interface ConversationOptions {
   endWaitMs: number;
   /** Speech-like audio is synthesised for `say` when no fixture is named (local targets only). */
   synthesizeSpeech: boolean;
+  /** Call-level AMD callbacks, fired concurrently from answer or the agent's first audio. */
+  amdAt?: readonly AmdSchedule[];
+  /** Seed for the realistic AMD delays (same seed, same delays). */
+  seed?: string;
+  /** Receives what happened to each scheduled AMD callback once the call is over. */
+  onAmdDeliveries?: (deliveries: AmdDelivery[]) => void;
 }
 
 /** One turn as it went. */
@@ -82,6 +90,11 @@ export async function runConversation(
 ): Promise<TurnRecord[]> {
   const records: TurnRecord[] = [];
   let lastTurnEndAt = peer.startedAtMs - 1;
+  const amd = new AmdScheduler(peer, hooks.amd, seededRandom(options.seed ?? "amd"));
+  for (const a of options.amdAt ?? []) {
+    const anchor = a.from ?? "answer";
+    amd.start(a, anchor, anchor === "answer" ? peer.startedAtMs : peer.startedAtMs - 1);
+  }
   for (const [index, turn] of turns.entries()) {
     if (peer.closed) break;
     const rec: TurnRecord = {
@@ -89,7 +102,7 @@ export async function runConversation(
       say: turn.say ?? null,
       fixture: turn.fixture ?? null,
       dtmf: turn.dtmf ?? null,
-      amd: turn.amd ?? null,
+      amd: turn.amd === undefined ? null : typeof turn.amd === "string" ? turn.amd : turn.amd.answeredBy,
       hangup: turn.hangup === true,
       waitedMs: null,
       agentSilent: false,
@@ -117,6 +130,12 @@ export async function runConversation(
     if (peer.closed) break;
     await hooks.beforeTurn?.(turn, index);
     rec.startedAtMs = Date.now();
+    const scheduled = typeof turn.amd === "object" ? turn.amd : undefined;
+    const scheduledFrom = scheduled?.from ?? "turnStart";
+    if (scheduled && (scheduledFrom === "turnStart" || scheduledFrom === "answer")) {
+      amd.start(scheduled, scheduledFrom, scheduledFrom === "answer" ? peer.startedAtMs : rec.startedAtMs);
+    }
+    if (scheduled && scheduledFrom === "agentAudio") amd.start(scheduled, "agentAudio", lastTurnEndAt);
     if (turn.silenceMs !== undefined) {
       peer.note({ kind: "caller_silence", atMs: Date.now(), durationMs: turn.silenceMs });
       await sleep(turn.silenceMs);
@@ -151,7 +170,10 @@ export async function runConversation(
       for (const d of turn.dtmf) peer.dtmf(d);
       rec.speechEndAtMs = Date.now();
     }
-    if (turn.amd !== undefined) {
+    if (scheduled && (scheduledFrom === "speechEnd" || scheduledFrom === "agentReply")) {
+      amd.start(scheduled, scheduledFrom, rec.speechEndAtMs ?? Date.now());
+    }
+    if (typeof turn.amd === "string") {
       peer.note({ kind: "amd", atMs: Date.now(), answeredBy: turn.amd });
       await hooks.amd(turn.amd);
     }
@@ -159,6 +181,8 @@ export async function runConversation(
     // The agent may answer while trailing silence is still streaming: its reply counts from the speech end.
     lastTurnEndAt = rec.speechEndAtMs ?? Date.now();
   }
+  await amd.settle();
+  options.onAmdDeliveries?.(amd.deliveries);
   if (!peer.closed) await peer.waitFor(() => peer.closed !== null, options.endWaitMs);
   fillLatencies(peer, records);
   return records;

@@ -3,6 +3,7 @@
  * it: the words the STT emulator will "recognise" for each caller turn, and the call Twilio carries (so
  * the app's hang-up and redirects find it). Runs in Node and workerd over any `fetch`.
  */
+import type { ScriptedUtterance } from "./script";
 import type { FetchLike } from "./twilio-call";
 
 async function postJson(fetchFn: FetchLike, url: string, body: unknown): Promise<Response> {
@@ -19,7 +20,7 @@ async function postJson(fetchFn: FetchLike, url: string, body: unknown): Promise
 export async function registerUtterances(
   deepgramUrl: string,
   callSid: string,
-  utterances: string[],
+  utterances: ScriptedUtterance[],
   fetchFn: FetchLike = fetch,
 ): Promise<void> {
   const res = await postJson(fetchFn, new URL("/__emulator/scripts", deepgramUrl).toString(), {
@@ -45,7 +46,7 @@ export async function registerCall(
 /** Both registrations for one scripted call; each emulator only when its URL is known. */
 export async function registerLocalCall(
   emulators: { deepgram?: string | null; twilio?: string | null },
-  call: { sid: string; from: string; to: string; utterances: string[] },
+  call: { sid: string; from: string; to: string; utterances: ScriptedUtterance[] },
   fetchFn: FetchLike = fetch,
 ): Promise<void> {
   if (emulators.deepgram) await registerUtterances(emulators.deepgram, call.sid, call.utterances, fetchFn);

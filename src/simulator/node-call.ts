@@ -150,6 +150,8 @@ export async function simulateCall(options: SimulationOptions): Promise<Simulati
         agentWaitTimeoutMs: 20_000,
         endWaitMs: 20_000,
         synthesizeSpeech: local,
+        amdAt: script.amdAt,
+        seed: callSid,
         ...options.conversation,
       },
     );

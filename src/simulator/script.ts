@@ -16,6 +16,51 @@ export const ANSWERED_BY = [
   "unknown",
 ] as const;
 
+/**
+ * Where an AMD delay counts from. `answer`: the call was answered (stream start); `agentAudio`: the
+ * agent's first audio; `turnStart`: this turn begins (after any wait for the agent); `speechEnd`: the
+ * caller's speech in this turn ended; `agentReply`: the agent's next audio after this turn's speech.
+ */
+export const AMD_ANCHORS = ["answer", "agentAudio", "turnStart", "speechEnd", "agentReply"] as const;
+const CASE_ANCHORS: readonly AmdAnchor[] = ["answer", "agentAudio"];
+
+/** Twilio's async AMD callback, posted concurrently with the conversation at a delay from an anchor. */
+export const AmdScheduleSchema = z.object({
+  answeredBy: z.enum(ANSWERED_BY),
+  afterMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(120_000)
+    .optional()
+    .describe("Delay after the anchor (default: a seeded 2000–5000 ms after answer, else 0)."),
+  from: z.enum(AMD_ANCHORS).optional().describe("Anchor (turn default `turnStart`, case default `answer`)."),
+});
+
+/**
+ * How the local STT emulator returns this turn's words: the awkward-but-legal shapes real Deepgram
+ * produces (deepgram-session.ts). Ignored against a deployed app.
+ */
+export const SttShapeSchema = z.object({
+  speechFinal: z
+    .boolean()
+    .optional()
+    .describe("false: the final has no speech_final; UtteranceEnd ends the turn."),
+  splitFinal: z
+    .boolean()
+    .optional()
+    .describe("The words come in two finals, the first without speech_final."),
+  emptyFinalBefore: z.boolean().optional().describe("An empty final comes first."),
+  interimOnlyMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .optional()
+    .describe("Interims only, this long, before the final."),
+  finalDelayMs: z.number().int().min(0).max(10_000).optional().describe("The final arrives this much later."),
+});
+
 /** The decision a turn should produce in a given state (checked by the replay suite and replay:live). */
 export const TurnDecisionSchema = z.object({
   state: z.string().min(1).describe("Flow state the call must be listening in when the turn starts."),
@@ -72,7 +117,14 @@ export const CallerTurnSchema = z
       .max(60)
       .optional()
       .describe("Mix white line noise into this turn's audio at this signal-to-noise ratio."),
-    amd: z.enum(ANSWERED_BY).optional().describe("POST Twilio's asynchronous AMD callback with this result."),
+    stt: SttShapeSchema.optional(),
+    amd: z
+      .union([z.enum(ANSWERED_BY), AmdScheduleSchema])
+      .optional()
+      .describe(
+        "Twilio's async AMD callback: a bare result is posted after the turn's speech, in turn order; " +
+          "a schedule fires concurrently at its delay without holding the turn up.",
+      ),
     hangup: z.boolean().optional().describe("The caller hangs up (Twilio sends `stop`) after this turn."),
     decision: TurnDecisionSchema.optional(),
     note: z.string().max(300).optional(),
@@ -99,6 +151,15 @@ export const CallScriptSchema = z.object({
   direction: z.enum(["inbound", "outbound-api"]).optional(),
   campaign: z.string().max(64).optional(),
   turns: z.array(CallerTurnSchema).max(100),
+  amdAt: z
+    .array(
+      AmdScheduleSchema.refine((a) => a.from === undefined || CASE_ANCHORS.includes(a.from), {
+        message: "a call-level AMD counts from answer or agentAudio",
+      }),
+    )
+    .max(4)
+    .default([])
+    .describe("AMD callbacks scheduled for the whole call (Twilio's real timing: 2–5 s after answer)."),
 });
 
 /** `{ present: true }` (any value) or an exact value; `null` = must be absent. */
@@ -133,6 +194,10 @@ export const ExpectationSchema = z.object({
   clears: z
     .object({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() })
     .optional(),
+  amdLanded: z
+    .array(z.enum(["agent_speaking", "agent_silent", "not_sent"]))
+    .optional()
+    .describe("Per scheduled AMD callback, in firing order: was the caller's phone playing agent audio."),
   spokenContains: z
     .array(z.string())
     .default([])
@@ -166,6 +231,11 @@ export const ReplayCaseSchema = CallScriptSchema.extend({
 });
 
 export type TurnDecision = z.infer<typeof TurnDecisionSchema>;
+export type SttShape = z.infer<typeof SttShapeSchema>;
+/** One utterance for the STT emulator: its text, or its text and the shape it comes back in. */
+export type ScriptedUtterance = string | ({ text: string } & SttShape);
+export type AmdAnchor = (typeof AMD_ANCHORS)[number];
+export type AmdSchedule = z.infer<typeof AmdScheduleSchema>;
 export type CallerTurn = z.infer<typeof CallerTurnSchema>;
 export type CallScript = z.infer<typeof CallScriptSchema>;
 export type Expectation = z.infer<typeof ExpectationSchema>;
@@ -199,6 +269,8 @@ export function caseVariant(c: ReplayCase, open: boolean): { turns: CallerTurn[]
 }
 
 /** Utterances the local STT emulator should recognise, one per spoken turn, in order. */
-export function scriptedUtterances(turns: readonly CallerTurn[]): string[] {
-  return turns.filter((t) => t.say !== undefined || t.fixture !== undefined).map((t) => t.say ?? "");
+export function scriptedUtterances(turns: readonly CallerTurn[]): ScriptedUtterance[] {
+  return turns
+    .filter((t) => t.say !== undefined || t.fixture !== undefined)
+    .map((t) => (t.stt ? { text: t.say ?? "", ...t.stt } : (t.say ?? "")));
 }

@@ -133,7 +133,10 @@ export function dialableStreamUrl(streamUrl: string, baseUrl: string): string {
   return new URL(baseUrl).protocol === "http:" ? streamUrl.replace(/^wss:/, "ws:") : streamUrl;
 }
 
-/** Twilio's asynchronous AMD callback. */
+/**
+ * Twilio's asynchronous AMD callback, with the fields Twilio posts (`MachineDetectionDuration` in ms:
+ * how long detection listened; by default the ~2.4 s speech threshold).
+ */
 export async function postAmd(
   fetchFn: FetchLike,
   baseUrl: string,
@@ -141,11 +144,17 @@ export async function postAmd(
   callSid: string,
   accountSid: string,
   answeredBy: string,
+  machineDetectionDurationMs = 2_400,
 ): Promise<void> {
   const res = await postSignedForm(
     fetchFn,
     new URL("/twilio/amd", baseUrl).toString(),
-    { CallSid: callSid, AccountSid: accountSid, AnsweredBy: answeredBy },
+    {
+      CallSid: callSid,
+      AccountSid: accountSid,
+      AnsweredBy: answeredBy,
+      MachineDetectionDuration: String(Math.round(machineDetectionDurationMs)),
+    },
     authToken,
   );
   if (!res.ok) throw new Error(`AMD callback answered ${res.status}: ${(await res.text()).slice(0, 200)}`);

@@ -8,7 +8,8 @@ import { ProviderError } from "../../src/lib/errors";
 
 let emu: TwilioEmulator;
 beforeEach(async () => {
-  emu = await startTwilioEmulator();
+  // These tests drive each call's progress by hand.
+  emu = await startTwilioEmulator({ lifecycle: { mode: "manual" } });
 });
 afterEach(async () => {
   await emu.close();

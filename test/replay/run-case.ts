@@ -11,6 +11,7 @@ import { getFlow } from "../../src/call/flows";
 import { LOCAL_CREDENTIALS } from "../../src/config/config";
 import { formatSlotForSpeech, isWithinWorkingHours } from "../../src/flow/time";
 import { speechTimeZone } from "../../src/flow/transitions";
+import type { AmdDelivery } from "../../src/simulator/amd-timing";
 import { runConversation, type TurnRecord } from "../../src/simulator/conversation";
 import { registerLocalCall } from "../../src/simulator/emulator-control";
 import { MediaPeer } from "../../src/simulator/media-peer";
@@ -147,6 +148,8 @@ export interface CaseRun {
   peer: MediaPeer;
   turns: TurnRecord[];
   expect: Expectation;
+  /** Scheduled AMD callbacks (case `amdAt` and turn schedules), in firing order. */
+  amd: AmdDelivery[];
 }
 
 /** Place the case's call and drive it to the end. */
@@ -198,6 +201,7 @@ export async function runCase(c: ReplayCase, renv: ReplayEnv): Promise<CaseRun> 
     ws.addEventListener("message", (ev) => peer.receive(String(ev.data)));
     ws.addEventListener("close", (ev) => peer.onClose(ev.code, ev.reason));
     peer.start(stream.parameters);
+    let amd: AmdDelivery[] = [];
     const records = await runConversation(
       peer,
       turns,
@@ -222,6 +226,11 @@ export async function runCase(c: ReplayCase, renv: ReplayEnv): Promise<CaseRun> 
         agentWaitTimeoutMs: 8_000,
         endWaitMs: 0,
         synthesizeSpeech: true,
+        amdAt: c.amdAt,
+        seed: c.name,
+        onAmdDeliveries: (d) => {
+          amd = d;
+        },
       },
     ).catch(async (err: unknown) => {
       throw new Error(
@@ -231,7 +240,7 @@ export async function runCase(c: ReplayCase, renv: ReplayEnv): Promise<CaseRun> 
     if (expectation.ended) await waitForEnd(callSid, 12_000);
     peer.dispose();
     if (!peer.closed) ws.close(1000, "replay done");
-    return { callSid, peer, turns: records, expect: expectation };
+    return { callSid, peer, turns: records, expect: expectation, amd };
   } finally {
     await clearFaults(c, renv.urls);
   }
@@ -295,6 +304,12 @@ export async function checkCase(c: ReplayCase, run: CaseRun, renv: ReplayEnv): P
     if (x.slack.absent) expect(matches(x.slack.absent), `${where}: no slack ${x.slack.absent}`).toBe(false);
   }
   expect(peer.agentBytes > 0, `${where}: agent audio`).toBe(x.agentAudio);
+  if (x.amdLanded) {
+    const landed = run.amd.map((d) =>
+      d.sentAtMs === null ? "not_sent" : d.agentPlaying ? "agent_speaking" : "agent_silent",
+    );
+    expect(landed, `${where}: when the AMD callbacks landed`).toEqual(x.amdLanded);
+  }
   if (x.clears?.min !== undefined)
     expect(peer.clears, `${where}: clears`).toBeGreaterThanOrEqual(x.clears.min);
   if (x.clears?.max !== undefined) expect(peer.clears, `${where}: clears`).toBeLessThanOrEqual(x.clears.max);

@@ -19,7 +19,14 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  const [stack, pg] = await Promise.all([startEmulatorStack(), startEmbeddedPostgres({})]);
+  const [stack, pg] = await Promise.all([
+    startEmulatorStack({
+      // The app under test is SELF at https://agent.example, which Node cannot reach: the tests and the
+      // replay suite post Twilio's status and AMD callbacks themselves (replay: at Twilio-like delays).
+      twilioLifecycle: { mode: "manual" },
+    }),
+    startEmbeddedPostgres({}),
+  ]);
   const { session, release } = await neonConnect({
     databaseUrl: pg.databaseUrl,
     wsProxyUrl: pg.wsProxyUrl,
