@@ -35,6 +35,7 @@ import { createLogger, type Logger } from "../lib/log";
 import { createDeepgramStt } from "../providers/deepgram";
 import { createElevenLabsTts } from "../providers/elevenlabs";
 import type { TextToSpeech } from "../providers/ports";
+import { nodeVadClassifier } from "../simulator/node-vad";
 import { EVENT_TYPES } from "../store/call-event";
 import { PostgresEventStore } from "../store/event-store";
 import { neonConnect } from "../store/neon";
@@ -240,20 +241,6 @@ export function turnTimings(events: readonly CallEventInput[]): TurnTiming[] {
   return out;
 }
 
-let webRtc: Promise<WebRtcVadRuntime> | null = null;
-
-/** The WebRTC VAD the Durable Object uses, loaded once per process. */
-async function vadClassifier(): Promise<FrameClassifier | undefined> {
-  if (DEFAULT_VAD_CONFIG.vad.detector !== "webrtc") return undefined;
-  webRtc ??= (async () => {
-    const path = createRequire(import.meta.url).resolve("@echogarden/fvad-wasm/fvad.wasm");
-    // Workers' WebAssembly typings omit the byte-compiling constructor Node has.
-    const ModuleFromBytes = WebAssembly.Module as unknown as new (bytes: Uint8Array) => WebAssembly.Module;
-    return instantiateWebRtcVad(new ModuleFromBytes(readFileSync(path)));
-  })();
-  return (await webRtc).createClassifier(DEFAULT_VAD_CONFIG.vad.webrtcMode);
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const wallMs = () => performance.timeOrigin + performance.now();
 
@@ -385,7 +372,7 @@ async function runOn(stack: EmulatorStack, options: ScriptedCallOptions): Promis
     log,
   };
 
-  const classifier = await vadClassifier();
+  const classifier = await nodeVadClassifier();
   const engine = new CallEngine(
     {
       flow,

@@ -16,6 +16,7 @@ import type { Effect, FlowEvent, FlowSnapshot, ListeningSpec } from "../flow/typ
 import type { HistoryEntry, TtsSession } from "../providers/ports";
 import { EVENT_TYPES } from "../store/call-event";
 import type { CallEventInput } from "../store/outbox";
+import { classifyFastPath } from "../turn/fast-path";
 import { createPhraseChunker } from "../turn/phrase-chunker";
 import { type DecideInput, decideTurn, stateVadConfig, type TurnOutcome } from "./decide";
 import { callStartedEvent, flowLogToEvent } from "./events";
@@ -51,6 +52,8 @@ const MAX_HISTORY = 12;
 /** How long a digit keyed mid-speech waits for the spoken answer it goes with. */
 const DTMF_HOLD_MS = 2_500;
 const MAX_STT_RECONNECTS = 5;
+/** Longest wait, before hanging up, for the words of a caller who talks over the closing line. */
+const FINAL_WORDS_WAIT_MS = 4_000;
 
 export class CallEngine {
   private snapshot: FlowSnapshot;
@@ -77,6 +80,7 @@ export class CallEngine {
   private humanConfirmed = false;
   private releaseBeepGate: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
+  private turnEndWaiters: (() => void)[] = [];
   /** Resolves when the call's flow has ended and its last line was played. */
   readonly finished: Promise<string>;
   private finish: (reason: string) => void = () => undefined;
@@ -138,7 +142,12 @@ export class CallEngine {
       {
         agentSpeaking: () => this.tracker.isPlaying(),
         onBargeIn: (d) => this.bargeIn(d.reactionMs),
-        onTurn: (t) => this.enqueue(() => this.handleTurn(t)),
+        onTurn: (t) => {
+          this.enqueue(() => this.handleTurn(t));
+          const waiters = this.turnEndWaiters;
+          this.turnEndWaiters = [];
+          for (const w of waiters) w();
+        },
         onInterim: (text) => this.onInterim(text),
         onSttError: (message) => io.log.warn("stt stream error", { error: message }),
         onSttClosed: () => this.reconnectStt(),
@@ -421,6 +430,8 @@ export class CallEngine {
 
   private async handleTurn(turn: CallerTurn): Promise<void> {
     const spec = this.listening;
+    // "Stop calling me" is honoured from any state: during an action, a line, or the closing words.
+    if ((!spec || this.ended) && isOptOut(turn.text)) return this.optOutOutsideListening();
     if (!spec || this.ended) {
       // Audit only (no words): a turn the engine was not listening for, so QA can see it went unanswered.
       this.persistEvents([
@@ -533,6 +544,33 @@ export class CallEngine {
     } else if (outcome.reply) await this.say({ text: outcome.reply, cacheable: false }, spec.stateId);
     const machine = outcome.event.type === "amd" && outcome.event.result === "machine";
     return this.apply(outcome.event, [], machine ? () => this.machineAnswered(this.beepHeard) : undefined);
+  }
+
+  /**
+   * An opt-out heard while the flow was not listening. An active flow goes to its opt-out state at once
+   * (suppression, closing line, hang-up); a flow that already ended still records the suppression.
+   */
+  private async optOutOutsideListening(): Promise<void> {
+    const { io, opts } = this;
+    this.progress.turns++;
+    if (this.snapshot.status === "active" && !this.snapshot.optedOut) {
+      this.supersedeTurn();
+      if (this.tracker.isPlaying()) this.bargeIn(0);
+      await this.apply({ type: "opt_out" });
+      return;
+    }
+    if (this.snapshot.optedOut) return;
+    this.snapshot = { ...this.snapshot, optedOut: true };
+    opts.recorder?.stop(io.nowMs());
+    this.persistEvents([
+      flowLogToEvent(
+        opts.meta,
+        { type: "opt_out", state: this.snapshot.state, trigger: "after_end" },
+        io.nowMs(),
+      ),
+    ]);
+    const result = await io.runAction("crm:add_suppression", {}, new AbortController().signal);
+    if (!result.ok) io.log.warn("suppression after the call ended failed", { error: result.error });
   }
 
   private decideInput(
@@ -722,6 +760,16 @@ export class CallEngine {
     );
   }
 
+  private whenTurnEnds(maxWaitMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = this.io.timers.after(maxWaitMs, resolve);
+      this.turnEndWaiters.push(() => {
+        cancel();
+        resolve();
+      });
+    });
+  }
+
   private whenIdle(maxWaitMs: number): Promise<void> {
     if (!this.tracker.isPlaying()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -738,6 +786,8 @@ export class CallEngine {
     this.ended = true;
     await this.speaker.drained();
     await this.whenIdle(15_000);
+    // The caller is talking over the goodbye: hear them out (it may be "stop calling me") before hanging up.
+    if (this.listener.turnInProgress) await this.whenTurnEnds(FINAL_WORDS_WAIT_MS);
     const { callSid } = this.opts.meta;
     let error: string | undefined;
     try {
@@ -771,6 +821,11 @@ export class CallEngine {
       progress: { ...this.progress },
     };
   }
+}
+
+/** The caller's words are an unambiguous opt-out (the fast path's own rule, whatever the state). */
+function isOptOut(text: string): boolean {
+  return classifyFastPath({ text, branches: [], captures: [] }).decision === "opt_out";
 }
 
 /** The flow entered a state, changed phase or status: what the engine listens for may have changed. */

@@ -142,6 +142,8 @@ export class Listener {
       case "closed":
         if (this.stt !== null) {
           this.stt = null;
+          // The stream that would have ended the utterance is gone; its finalised words are the turn.
+          if (this.finals.length > 0) this.endTurn(now);
           this.hooks.onSttClosed();
         }
         return;

@@ -155,3 +155,16 @@ describe("Listener with an injected frame classifier", () => {
     expect(disposed).toBe(true);
   });
 });
+
+describe("Listener when the STT stream drops", () => {
+  it("ends the turn with the words already finalised instead of holding them for an end that cannot come", () => {
+    const turns: CallerTurn[] = [];
+    const l = listener({ onTurn: (t) => turns.push(t) });
+    const stt = new FakeStt();
+    l.attach(stt);
+    stt.emit(final("yes speaking", false));
+    stt.emit({ type: "closed" });
+    expect(turns.map((t) => t.text)).toEqual(["yes speaking"]);
+    expect(l.turnInProgress).toBe(false);
+  });
+});

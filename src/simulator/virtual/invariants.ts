@@ -79,7 +79,12 @@ function oneVoice(t: CallTrace): Violation[] {
     if (t.amdDelivered.some((a) => Math.abs(a.atMs - c) <= 5 && a.answeredBy !== "human")) continue;
     const talking = t.speech.find((s) => s.startMs <= c && c <= s.endMs);
     if (!talking) continue;
-    const early = t.lines.find((l) => l.firstFrameAtMs > c && l.firstFrameAtMs < talking.endMs);
+    // A machine result's voicemail message plays over a recorder's greeting by design.
+    const machineBefore = (ms: number) =>
+      t.amdDelivered.some((a) => a.answeredBy !== "human" && a.answeredBy !== "unknown" && a.atMs <= ms);
+    const early = t.lines.find(
+      (l) => l.firstFrameAtMs > c && l.firstFrameAtMs < talking.endMs && !machineBefore(l.firstFrameAtMs),
+    );
     if (early)
       out.push({
         invariant: "no agent audio after clear until the caller's turn ends",
@@ -112,7 +117,8 @@ function noPitchToMachines(t: CallTrace): Violation[] {
       (m) => m.atMs <= machine.atMs && t.flow.states[m.to]?.end !== undefined,
     );
     const pitchedBefore = firstPitch !== undefined && firstPitch.atMs <= machine.atMs;
-    const turnsBefore = callerTurns.filter((e) => e.atMs <= machine.atMs).length;
+    // Turns the caller finished (some may still be being decided when the result lands).
+    const turnsBefore = t.turnEnds.filter((x) => x.atMs <= machine.atMs).length;
     const optedOut = t.events.some((e) => e.type === EVENT_TYPES.optOutRecorded && e.atMs <= machine.atMs);
     const humanBefore = t.amdDelivered.some((a) => a.answeredBy === "human" && a.atMs < machine.atMs);
     const inPlay = moves.filter((m) => m.atMs <= machine.atMs).at(-1)?.to;

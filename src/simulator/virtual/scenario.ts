@@ -62,6 +62,8 @@ export interface Scenario {
   statusCallbacks: { count: number; beforeStop: boolean };
   /** Deterministic lines pre-rendered in the cache. */
   warmCache: boolean;
+  /** How long business actions (calendar, CRM) take to answer. */
+  actionMs: number;
 }
 
 const timing: fc.Arbitrary<ActTiming> = fc.oneof(
@@ -133,4 +135,5 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   hangupAtMs: fc.option(fc.integer({ min: 1_000, max: 90_000 }), { freq: 3 }),
   statusCallbacks: fc.record({ count: fc.integer({ min: 1, max: 3 }), beforeStop: fc.boolean() }),
   warmCache: fc.boolean(),
+  actionMs: fc.integer({ min: 50, max: 6_000 }),
 });

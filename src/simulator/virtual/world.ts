@@ -4,6 +4,8 @@
  * the caller's words and timing) and the run returns a {@link CallTrace} of everything observable, for
  * the invariants to judge. No network, no real waiting: a two-minute call runs in milliseconds.
  */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { bytesToBase64, DEFAULT_VAD_CONFIG, FRAME_BYTES, MULAW_SILENCE, pcmToMulaw } from "../../audio";
 import { whiteNoise } from "../../audio/signals";
 import { callEndedEvent } from "../../call/call-status";
@@ -16,11 +18,11 @@ import type { ActionResult } from "../../integrations/actions";
 import { createLogger, type LogFields, type LogLevel } from "../../lib/log";
 import type { DecisionRequest, SttEvent } from "../../providers/ports";
 import type { CallEvent } from "../../store/call-event";
-import { speechLikePcm } from "../caller-audio";
+import { nodeVadClassifier } from "../node-vad";
 import { VirtualClock } from "./clock";
 import { type PlayedLine, VirtualPhone } from "./phone";
 import { LineCodes, VirtualLlm, VirtualStt, VirtualTts } from "./providers";
-import { CALLER_SAYS, type CallerAct, type Scenario, type SttShape } from "./scenario";
+import { CALLER_SAYS, type CallerAct, type CallerWords, type Scenario, type SttShape } from "./scenario";
 
 const START_MS = Date.parse("2026-12-07T10:00:00Z");
 export const VIRTUAL_MAX_CALL_MS = 120_000;
@@ -79,8 +81,43 @@ function classify(text: string, request: DecisionRequest): { branch: string; rep
   return { branch, reply: "Sure, no problem." };
 }
 
-function callerAudio(text: string): Uint8Array {
-  return pcmToMulaw(speechLikePcm(text));
+const FIXTURES = fileURLToPath(new URL("../../../test/fixtures/audio/", import.meta.url));
+/** Recorded speech (espeak-ng) for each kind of caller words: the VAD hears real speech, STT gives the words. */
+const SPEECH_FIXTURE: Record<CallerWords, readonly string[]> = {
+  yes: ["bc-okay"],
+  no: ["not-interested"],
+  positive: ["book-tuesday"],
+  slot: ["call-back"],
+  optout: ["stop-calling"],
+  backchannel: ["bc-mm-hm"],
+  hello: ["bc-yeah"],
+  hesitation: ["wait-a-second"],
+  mailbox: ["book-tuesday", "call-back"],
+  robot: ["wait-a-second"],
+  who: ["bc-uh-huh"],
+};
+const fixtureCache = new Map<string, Uint8Array>();
+
+function fixtureAudio(name: string): Uint8Array {
+  let audio = fixtureCache.get(name);
+  if (!audio) {
+    audio = new Uint8Array(readFileSync(`${FIXTURES}${name}.ulaw`));
+    fixtureCache.set(name, audio);
+  }
+  return audio;
+}
+
+/** The caller's audio for `words`: recorded speech, whole frames, leading silence trimmed to 20 ms. */
+function callerAudio(words: CallerWords): Uint8Array {
+  const parts = SPEECH_FIXTURE[words].map((n) => fixtureAudio(n));
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(Math.ceil(total / FRAME_BYTES) * FRAME_BYTES).fill(MULAW_SILENCE);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /** Run one scenario to the end of the call. */
@@ -152,6 +189,7 @@ export async function runVirtualCall(
     startedAtMs: START_MS,
   };
 
+  const classifier = await nodeVadClassifier();
   // Filled below once the engine exists (marks echo into it).
   let engine: CallEngine | null = null;
   const phone = new VirtualPhone(clock, codes, scenario.marks, (mark) => engine?.onMark(mark));
@@ -211,7 +249,7 @@ export async function runVirtualCall(
   };
 
   const actions = async (name: string, params: Record<string, string>): Promise<ActionResult> => {
-    await clock.sleep(name.startsWith("cal.com") ? 600 : 250);
+    await clock.sleep(scenario.actionMs);
     switch (name) {
       case "cal.com:propose_slots":
         return { ok: true, data: { slot_1: SLOT_1, slot_2: SLOT_2 } };
@@ -257,6 +295,8 @@ export async function runVirtualCall(
       llmTimeoutMs: 2_500,
       maxCallDurationMs,
       persona: "You are a polite UK phone assistant.",
+      // The Durable Object's own frame classifier (WebRTC VAD), so barge-in and speech timing are the product's.
+      ...(classifier ? { classifier } : {}),
     },
     io,
   );
@@ -315,8 +355,9 @@ export async function runVirtualCall(
     endMs,
   });
 
-  const speak = (text: string, shape: SttShape) => {
-    const pcm = callerAudio(text);
+  const speak = (words: CallerWords, shape: SttShape) => {
+    const text = CALLER_SAYS[words];
+    const pcm = callerAudio(words);
     audio = pcm;
     audioPos = 0;
     const durMs = Math.ceil(pcm.length / FRAME_BYTES) * 20;
@@ -406,7 +447,7 @@ export async function runVirtualCall(
       theEngine.onDtmf(act.digit);
       return clock.nowMs();
     }
-    const dur = act.kind === "noise" ? noise() : speak(CALLER_SAYS[act.words], act.stt);
+    const dur = act.kind === "noise" ? noise() : speak(act.words, act.stt);
     return clock.nowMs() + dur;
   };
   const caller = async () => {
