@@ -245,9 +245,11 @@ export class CallEngine {
   }
 
   onMark(name: string): void {
+    const wasPlaying = this.tracker.isPlaying();
     const r = this.tracker.onMark(name, this.io.nowMs());
     if (r.status === "heard") this.turnClock.played(name, this.io.nowMs());
-    if (!this.tracker.isPlaying()) {
+    // Only the echo that ends playback starts the silence clock: a stray or repeated echo changes nothing.
+    if (wasPlaying && !this.tracker.isPlaying()) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();

@@ -179,6 +179,16 @@ describe("counterexamples found by exploring", () => {
     expect(optOut[0]?.payload).toMatchObject({ phone: "+447700900123", trigger: "after_end" });
   });
 
+  it("keeps the no-speech clock from the end of the question, whatever stray mark echoes come later", async () => {
+    const trace = await holds({ ...quiet, amd: [], acts: [], marks: "repeat", hangupAtMs: 25_000 });
+    const greeting = trace.lines[0];
+    const reprompt = trace.lines[1];
+    expect(greeting?.finishedAtMs).toBeTypeOf("number");
+    expect(reprompt).toBeDefined();
+    // The reprompt comes one no-speech timeout (6 s) after the greeting finished playing, not 6 s after a repeat.
+    expect((reprompt?.firstFrameAtMs ?? 0) - (greeting?.finishedAtMs ?? 0)).toBeLessThan(6_300);
+  });
+
   it("goes to voicemail, not the pitch, when a machine result lands while the caller's first turn is decided", async () => {
     // explore seed 11: the mailbox's words were being classified (slow model) when AMD said machine_end_beep;
     // the turn's decision then entered `qualify` before the machine result was looked at.

@@ -9,8 +9,11 @@ import type { OutboundFrame } from "../../call/twilio-frames";
 import type { VirtualClock } from "./clock";
 import type { LineCodes } from "./providers";
 
-/** How marks come back while the caller is on the line: at once, late, or held and released in bursts. */
-export type MarkPolicy = "prompt" | "late" | "burst";
+/**
+ * How marks come back while the caller is on the line: at once, late, held and released in bursts, or
+ * at once and again 3 s later (a stray repeat, as a misbehaving proxy would send).
+ */
+export type MarkPolicy = "prompt" | "late" | "burst" | "repeat";
 
 /** One agent line as the caller's phone observed it. */
 export interface PlayedLine {
@@ -192,6 +195,12 @@ export class VirtualPhone {
         return;
       case "burst":
         this.heldEchoes.push(name);
+        return;
+      case "repeat":
+        this.echo(name);
+        this.clock.after(3_000, () => {
+          if (!this.hungUp) this.echo(name);
+        });
         return;
       default:
         this.echo(name);
