@@ -197,7 +197,9 @@ export class CallSession extends DurableObject<Env> {
   private async wake(ws: WebSocket, attachment: SocketAttachment): Promise<CallEngine | null> {
     this.waking ??= (async () => {
       const record = this.loadRecord();
-      if (!record || record.snapshot.status === "ended") return null;
+      // An ended flow whose hang-up or transfer was not yet taken is woken to finish it.
+      if (!record || (record.snapshot.status === "ended" && record.progress.control?.done !== false))
+        return null;
       this.log.info("call session woke after eviction", {
         callSid: record.callSid,
         state: record.snapshot.state,

@@ -69,7 +69,7 @@ export class CallEngine {
   private readonly spoken = new Map<string, string>();
   private readonly turnClock: TurnClock;
   private readonly speculator: Speculator;
-  private utteranceSeq = 0;
+  private utteranceSeq: number;
   private readonly progress: CallProgress;
   private ended = false;
   private shutDown = false;
@@ -93,6 +93,8 @@ export class CallEngine {
     this.progress = {
       ...(opts.resumeProgress ?? { turns: 0, consentGiven: false, transferAttempted: false }),
     };
+    // Lines sent by an earlier instance may be unrecorded: leave a gap rather than reuse an id.
+    this.utteranceSeq = opts.resumeProgress ? (opts.resumeProgress.lines ?? 0) + 100 : 0;
     this.turnClock = new TurnClock((payload) =>
       this.persistEvents([
         { callSid: opts.meta.callSid, atMs: io.nowMs(), type: EVENT_TYPES.turnLatency, payload },
@@ -179,6 +181,21 @@ export class CallEngine {
       io.log.info("call back from an unanswered transfer", { callSid: opts.meta.callSid });
       this.snapshot = reopened.snapshot;
       this.enqueue(() => this.run(reopened.effects, []));
+    } else if (opts.resume && this.snapshot.status === "ended") {
+      // The flow had ended but the instance died before Twilio took the hang-up or transfer: finish it.
+      const control = this.progress.control;
+      if (control && !control.done) {
+        io.log.info("finishing a call whose flow had ended", {
+          callSid: opts.meta.callSid,
+          reason: control.reason,
+        });
+        this.enqueue(() =>
+          this.endCall(
+            () => (control.action === "transfer" ? io.transfer(control.target) : io.hangup()),
+            control.reason,
+          ),
+        );
+      }
     } else if (opts.resume) {
       io.log.info("call resumed", { callSid: opts.meta.callSid, state: this.snapshot.state });
       this.enqueue(() => this.run(resumeEffects(opts.flow, this.snapshot), []));
@@ -383,6 +400,16 @@ export class CallEngine {
     });
   }
 
+  /**
+   * A line id unique for the whole call, across instances: a resumed instance numbers on from the stored
+   * count, so its marks never collide with the old instance's, which Twilio may still be echoing.
+   */
+  private nextUtteranceId(): string {
+    this.utteranceSeq++;
+    this.progress.lines = this.utteranceSeq;
+    return `u${this.utteranceSeq}`;
+  }
+
   private supersedeTurn(): void {
     const t = this.turnInFlight;
     if (!t) return;
@@ -486,7 +513,7 @@ export class CallEngine {
     let streamedReply: string | null = null;
     if (outcome.kind === "streaming") {
       // The reply is spoken phrase by phrase while the model writes it; the decision follows.
-      streamedReply = `u${++this.utteranceSeq}`;
+      streamedReply = this.nextUtteranceId();
       this.turnClock.queued(streamedReply);
       const id = streamedReply;
       this.speaker.speakStream(id, phrasesOf(outcome.replyDeltas)).then(
@@ -654,6 +681,14 @@ export class CallEngine {
       ) {
         this.progress.transferAttempted = true;
       }
+      if (e.type === "hangup") this.progress.control = { action: "hangup", reason: e.reason, done: false };
+      if (e.type === "transfer")
+        this.progress.control = {
+          action: "transfer",
+          reason: "transfer",
+          ...(e.target === undefined ? {} : { target: e.target }),
+          done: false,
+        };
     }
     if (this.snapshot.optedOut) opts.recorder?.stop(now); // recording: the caller objected
     if (moved) {
@@ -688,7 +723,7 @@ export class CallEngine {
   }
 
   private async say(line: { text: string; cacheable: boolean }, stateId: string): Promise<void> {
-    const id = `u${++this.utteranceSeq}`;
+    const id = this.nextUtteranceId();
     this.spoken.set(id, line.text);
     this.turnClock.queued(id);
     const outcome = this.speaker.speak({ id, text: line.text, cacheable: line.cacheable });
@@ -794,6 +829,7 @@ export class CallEngine {
     let error: string | undefined;
     try {
       await action();
+      if (this.progress.control) this.progress.control.done = true;
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
       this.io.log.error("call control failed", { reason, error });

@@ -40,6 +40,13 @@ export interface CallProgress {
   turns: number;
   consentGiven: boolean;
   transferAttempted: boolean;
+  /** Agent lines started so far (line ids are numbered from it, across instances). */
+  lines?: number;
+  /**
+   * The flow's last word (hang up or transfer), stored before the closing line plays and marked done once
+   * Twilio took it: an instance evicted in between finishes the call instead of leaving the line open.
+   */
+  control?: { action: "hangup" | "transfer"; reason: string; target?: string; done: boolean };
 }
 
 /** Facts about the call that do not change once it started. */

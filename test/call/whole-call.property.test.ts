@@ -19,6 +19,7 @@ const quiet: Omit<Scenario, "acts" | "amd"> = {
   statusCallbacks: { count: 1, beforeStop: false },
   warmCache: false,
   actionMs: 600,
+  restart: null,
 };
 
 async function holds(scenario: Scenario) {
@@ -187,6 +188,34 @@ describe("counterexamples found by exploring", () => {
     expect(reprompt).toBeDefined();
     // The reprompt comes one no-speech timeout (6 s) after the greeting finished playing, not 6 s after a repeat.
     expect((reprompt?.firstFrameAtMs ?? 0) - (greeting?.finishedAtMs ?? 0)).toBeLessThan(6_300);
+  });
+
+  it("hangs up a call whose instance was evicted while its voicemail message played, instead of leaving the line open", async () => {
+    // explore: evicted 0.5 s after a machine result; the flow had ended (leave_voicemail) but the hang-up was
+    // never sent, and a woken instance ignored ended calls: the line stayed open, silent, until max duration.
+    const trace = await holds({
+      ...quiet,
+      amd: [{ answeredBy: "machine_end_silence", atMs: 0 }],
+      acts: [],
+      restart: { atMs: 500, kind: "evict" },
+    });
+    expect(trace.hangups).toHaveLength(1);
+    expect(trace.record?.progress.control).toMatchObject({ action: "hangup", done: true });
+  });
+
+  it("numbers a resumed instance's lines on, so the old instance's late mark echoes are not taken for its own", async () => {
+    // explore: after an eviction the new instance spoke "u1" again while Twilio still echoed the old u1's marks.
+    const trace = await holds({
+      ...quiet,
+      amd: [],
+      acts: [
+        { kind: "speak", words: "yes", stt: "speech_final", timing: { kind: "after_agent", gapMs: 300 } },
+      ],
+      restart: { atMs: 3_000, kind: "evict" },
+      hangupAtMs: 25_000,
+    });
+    expect(new Set(trace.markNames).size).toBe(trace.markNames.length);
+    expect(trace.record?.snapshot.path).toContain("qualify");
   });
 
   it("goes to voicemail, not the pitch, when a machine result lands while the caller's first turn is decided", async () => {

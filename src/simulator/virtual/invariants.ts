@@ -92,6 +92,14 @@ function oneVoice(t: CallTrace): Violation[] {
       });
   }
   for (const f of t.badFrames) out.push({ invariant: "well-formed frames", detail: f });
+  const seen = new Set<string>();
+  for (const m of t.markNames) {
+    if (seen.has(m)) {
+      out.push({ invariant: "mark names unique in a call", detail: `mark ${m} sent twice` });
+      break;
+    }
+    seen.add(m);
+  }
   return out;
 }
 

@@ -46,6 +46,8 @@ const utteranceOf = (mark: string) => mark.split(":")[0] ?? mark;
 export class VirtualPhone {
   readonly lines: PlayedLine[] = [];
   readonly clears: number[] = [];
+  /** Every mark name sent, in order (names must be unique over the whole call). */
+  readonly markNames: string[] = [];
   /** Audio of a line that arrived after another line had started sending (two lines at once). */
   readonly overlaps: { atMs: number; line: string; after: string }[] = [];
   private lastMarkLine: string | null = null;
@@ -101,6 +103,7 @@ export class VirtualPhone {
         break;
       }
       case "mark": {
+        this.markNames.push(frame.mark.name);
         const id = utteranceOf(frame.mark.name);
         const line = this.pendingLine;
         if (line !== null) {
@@ -147,6 +150,19 @@ export class VirtualPhone {
     this.playing?.cancel();
     this.playing = null;
     this.queue = [];
+  }
+
+  /** The media socket was replaced: audio of the old stream stops and its marks never come back. */
+  newStream(): void {
+    this.playing?.cancel();
+    this.playing = null;
+    for (const item of this.queue)
+      if (item.kind === "media") {
+        const line = this.lineOfQueued(item);
+        if (line) line.cut = true;
+      }
+    this.queue = [];
+    this.heldEchoes = [];
   }
 
   /** Whether agent audio is still queued or playing at the phone. */

@@ -64,6 +64,8 @@ export interface Scenario {
   warmCache: boolean;
   /** How long business actions (calendar, CRM) take to answer. */
   actionMs: number;
+  /** The call's Durable Object instance dies (a deploy evicts it, or its media socket drops) and the call resumes. */
+  restart: { atMs: number; kind: "evict" | "reconnect" } | null;
 }
 
 const timing: fc.Arbitrary<ActTiming> = fc.oneof(
@@ -136,4 +138,11 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   statusCallbacks: fc.record({ count: fc.integer({ min: 1, max: 3 }), beforeStop: fc.boolean() }),
   warmCache: fc.boolean(),
   actionMs: fc.integer({ min: 50, max: 6_000 }),
+  restart: fc.option(
+    fc.record({
+      atMs: fc.integer({ min: 500, max: 40_000 }),
+      kind: fc.constantFrom<"evict" | "reconnect">("evict", "reconnect"),
+    }),
+    { freq: 4 },
+  ),
 });

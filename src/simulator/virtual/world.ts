@@ -48,12 +48,15 @@ export interface CallTrace {
   record: CallRecord | null;
   lines: PlayedLine[];
   clears: number[];
+  markNames: string[];
   overlaps: VirtualPhone["overlaps"];
   badFrames: string[];
   turnEnds: TurnEnd[];
   /** Caller speech runs (onset to last voiced frame), virtual ms. */
   speech: { startMs: number; endMs: number; words: string }[];
   amdDelivered: { atMs: number; answeredBy: string }[];
+  /** When the call's Durable Object instance died and a new one resumed. */
+  restarts: { atMs: number; kind: "evict" | "reconnect" }[];
   hangups: number[];
   transfers: number[];
   callerHungUpAtMs: number | null;
@@ -145,11 +148,13 @@ export async function runVirtualCall(
     record: null,
     lines: [],
     clears: [],
+    markNames: [],
     overlaps: [],
     badFrames: [],
     turnEnds: [],
     speech: [],
     amdDelivered: [],
+    restarts: [],
     hangups: [],
     transfers: [],
     callerHungUpAtMs: null,
@@ -189,8 +194,7 @@ export async function runVirtualCall(
     startedAtMs: START_MS,
   };
 
-  const classifier = await nodeVadClassifier();
-  // Filled below once the engine exists (marks echo into it).
+  // The engine of the call's current Durable Object instance (marks echo into it).
   let engine: CallEngine | null = null;
   const phone = new VirtualPhone(clock, codes, scenario.marks, (mark) => engine?.onMark(mark));
   let streamOpen = true;
@@ -262,48 +266,103 @@ export async function runVirtualCall(
     }
   };
 
-  const io: CallIO = {
-    send: (frame) => phone.receive(frame),
-    closeMedia: () => streamStops(),
-    persist,
-    runAction: (name, params) => actions(name, params),
-    hangup: async () => {
-      trace.hangups.push(clock.nowMs());
-      clock.after(150, streamStops);
-    },
-    transfer: async () => {
-      trace.transfers.push(clock.nowMs());
-      clock.after(150, streamStops);
-    },
-    stt,
-    tts,
-    llm,
-    cache,
-    timers: clock.timers(),
-    nowMs: () => clock.nowMs(),
-    log,
+  /**
+   * One instance of the call's Durable Object: its engine, timers and sockets die with it (eviction or
+   * a dropped media socket); the next instance resumes from the last record it stored.
+   */
+  let generation = 0;
+  const buildEngine = async (resume: CallRecord | null): Promise<CallEngine> => {
+    const gen = ++generation;
+    const alive = () => gen === generation;
+    const named = clock.timers();
+    const io: CallIO = {
+      send: (frame) => {
+        if (alive()) phone.receive(frame);
+      },
+      closeMedia: () => {
+        if (alive()) streamStops();
+      },
+      persist: (rec, batch) => {
+        if (alive()) persist(rec, batch);
+      },
+      runAction: (name, params) => actions(name, params),
+      hangup: async () => {
+        if (!alive()) return;
+        trace.hangups.push(clock.nowMs());
+        clock.after(150, streamStops);
+      },
+      transfer: async () => {
+        if (!alive()) return;
+        trace.transfers.push(clock.nowMs());
+        clock.after(150, streamStops);
+      },
+      stt,
+      tts,
+      llm,
+      cache,
+      timers: {
+        set: (name, delayMs, fn) =>
+          named.set(name, delayMs, () => {
+            if (alive()) fn();
+          }),
+        clear: (name) => named.clear(name),
+        clearAll: () => named.clearAll(),
+        after: (delayMs, fn) =>
+          clock.after(delayMs, () => {
+            if (alive()) fn();
+          }),
+      },
+      nowMs: () => clock.nowMs(),
+      log,
+    };
+    const classifier = await nodeVadClassifier();
+    const e = new CallEngine(
+      {
+        flow,
+        meta,
+        vars: { first_name: "Ada", email: "ada@example.co.uk" },
+        resume: resume?.snapshot ?? null,
+        ...(resume ? { resumeProgress: resume.progress } : {}),
+        vadConfig: DEFAULT_VAD_CONFIG,
+        models: { fast: "fast-model", reasoning: "reasoning-model" },
+        llmTimeoutMs: 2_500,
+        maxCallDurationMs,
+        persona: "You are a polite UK phone assistant.",
+        // The Durable Object's own frame classifier (WebRTC VAD), so barge-in and speech timing are the product's.
+        ...(classifier ? { classifier } : {}),
+      },
+      io,
+    );
+    void e.finished.then((reason) => {
+      if (alive()) trace.finishedReason = reason;
+    });
+    return e;
   };
+  engine = await buildEngine(null);
+  let current: CallEngine = engine;
 
-  engine = new CallEngine(
-    {
-      flow,
-      meta,
-      vars: { first_name: "Ada", email: "ada@example.co.uk" },
-      resume: null,
-      vadConfig: DEFAULT_VAD_CONFIG,
-      models: { fast: "fast-model", reasoning: "reasoning-model" },
-      llmTimeoutMs: 2_500,
-      maxCallDurationMs,
-      persona: "You are a polite UK phone assistant.",
-      // The Durable Object's own frame classifier (WebRTC VAD), so barge-in and speech timing are the product's.
-      ...(classifier ? { classifier } : {}),
-    },
-    io,
-  );
-  const theEngine = engine;
-  void theEngine.finished.then((reason) => {
-    trace.finishedReason = reason;
-  });
+  /** The instance dies mid-call: evicted (the media socket survives) or its socket dropped (Twilio reconnects). */
+  const restart = async (kind: "evict" | "reconnect") => {
+    if (!streamOpen || record === null) return;
+    trace.restarts.push({ atMs: clock.nowMs(), kind });
+    const old = current;
+    generation++; // the old instance's timers, sends and writes stop here
+    void stt.current?.close();
+    if (kind === "reconnect") {
+      await old.shutdown().catch(() => undefined);
+      phone.newStream();
+      mediaMs = 0;
+      await clock.sleep(300);
+      if (!streamOpen) return;
+    }
+    const stored = record as CallRecord | null;
+    // As the Durable Object's wake: an ended call is only resumed to finish its hang-up or transfer.
+    if (stored === null || (stored.snapshot.status === "ended" && stored.progress.control?.done !== false))
+      return;
+    current = await buildEngine(stored);
+    engine = current;
+    void current.begin();
+  };
 
   // ---- The caller's line: one 20 ms frame every 20 ms while the stream is open.
   let audio: Uint8Array = new Uint8Array(0);
@@ -317,7 +376,7 @@ export async function runVirtualCall(
       frame = audio.subarray(audioPos, audioPos + FRAME_BYTES);
       audioPos += FRAME_BYTES;
     }
-    theEngine.onMedia(bytesToBase64(frame), mediaMs);
+    current.onMedia(bytesToBase64(frame), mediaMs);
     mediaMs += 20;
     clock.after(20, tick);
   };
@@ -331,7 +390,7 @@ export async function runVirtualCall(
     if (e.type === "final" && e.text.trim()) pendingWords.push(e.text.trim());
     const ends = (e.type === "final" && e.speechFinal) || e.type === "utterance_end";
     if (ends && pendingWords.length > 0) {
-      const snap = theEngine.state;
+      const snap = current.state;
       trace.turnEnds.push({
         atMs: now,
         text: pendingWords.join(" "),
@@ -444,7 +503,7 @@ export async function runVirtualCall(
     }
     if (!streamOpen) return clock.nowMs();
     if (act.kind === "dtmf") {
-      theEngine.onDtmf(act.digit);
+      current.onDtmf(act.digit);
       return clock.nowMs();
     }
     const dur = act.kind === "noise" ? noise() : speak(act.words, act.stt);
@@ -463,7 +522,7 @@ export async function runVirtualCall(
     clock.after(a.atMs, () => {
       if (!streamOpen && trace.endedAtMs !== null) return;
       trace.amdDelivered.push({ atMs: clock.nowMs(), answeredBy: a.answeredBy });
-      theEngine.onAmd(a.answeredBy);
+      current.onAmd(a.answeredBy);
     });
   }
   if (scenario.sttDropAtMs !== null) {
@@ -480,7 +539,11 @@ export async function runVirtualCall(
     });
   }
 
-  void theEngine.begin();
+  if (scenario.restart !== null) {
+    const { atMs, kind } = scenario.restart;
+    clock.after(atMs, () => void restart(kind));
+  }
+  void current.begin();
   clock.after(0, tick);
   void caller();
   await clock.runUntil(START_MS + maxCallDurationMs + 60_000, () => callOver && !streamOpen);
@@ -491,6 +554,7 @@ export async function runVirtualCall(
   trace.record = record;
   trace.lines = phone.lines;
   trace.clears = phone.clears;
+  trace.markNames = phone.markNames;
   trace.overlaps = phone.overlaps;
   trace.badFrames = phone.badFrames;
   return trace;
