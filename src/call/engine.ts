@@ -577,7 +577,8 @@ export class CallEngine {
 
   /**
    * An opt-out heard while the flow was not listening. An active flow goes to its opt-out state at once
-   * (suppression, closing line, hang-up); a flow that already ended still records the suppression.
+   * (suppression, closing line, hang-up); a flow that already ended, or sits in a terminal state, still
+   * records the suppression.
    */
   private async optOutOutsideListening(): Promise<void> {
     const { io, opts } = this;
@@ -586,7 +587,8 @@ export class CallEngine {
       this.supersedeTurn();
       if (this.tracker.isPlaying()) this.bargeIn(0);
       await this.apply({ type: "opt_out" });
-      return;
+      // A terminal state (e.g. one sending a video, then hanging up) does not go to opt-out: record it below.
+      if (this.snapshot.optedOut) return;
     }
     if (this.snapshot.optedOut) return;
     this.snapshot = { ...this.snapshot, optedOut: true };

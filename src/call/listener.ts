@@ -142,8 +142,9 @@ export class Listener {
       case "closed":
         if (this.stt !== null) {
           this.stt = null;
-          // The stream that would have ended the utterance is gone; its finalised words are the turn.
-          if (this.finals.length > 0) this.endTurn(now);
+          // The stream that would have ended the utterance is gone. A caller who has stopped talking has
+          // finished the turn with the words already final; one still talking goes on into the next stream.
+          if (this.finals.length > 0 && !this.speaking) this.endTurn(now);
           this.hooks.onSttClosed();
         }
         return;

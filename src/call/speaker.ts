@@ -45,6 +45,13 @@ export interface SpeakerDeps {
   sleep(ms: number): Promise<void>;
 }
 
+/**
+ * Longest the playback gate holds a line while the caller talks: long enough for a caller's full
+ * sentence (a 2 s cap let lines start over callers still talking), bounded so a VAD stuck on line
+ * noise cannot silence the agent.
+ */
+const MAX_GATE_HOLD_MS = 5_000;
+
 export class Speaker {
   private chain: Promise<unknown> = Promise.resolve();
   private generation = 0;
@@ -216,7 +223,7 @@ export class Speaker {
     for (const chunk of chunks) {
       if (generation !== this.generation) return false;
       if (timing.firstFrameSentAtMs === null) {
-        for (let waited = 0; deps.callerSpeaking() && waited < 2_000; waited += deps.ttsGateMs) {
+        for (let waited = 0; deps.callerSpeaking() && waited < MAX_GATE_HOLD_MS; waited += deps.ttsGateMs) {
           await deps.sleep(deps.ttsGateMs);
           if (generation !== this.generation) return false;
         }

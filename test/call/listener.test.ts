@@ -157,7 +157,7 @@ describe("Listener with an injected frame classifier", () => {
 });
 
 describe("Listener when the STT stream drops", () => {
-  it("ends the turn with the words already finalised instead of holding them for an end that cannot come", () => {
+  it("ends the turn of a caller who stopped talking with the words already final, instead of waiting for an end that cannot come", () => {
     const turns: CallerTurn[] = [];
     const l = listener({ onTurn: (t) => turns.push(t) });
     const stt = new FakeStt();

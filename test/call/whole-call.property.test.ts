@@ -218,6 +218,47 @@ describe("counterexamples found by exploring", () => {
     expect(trace.record?.snapshot.path).toContain("qualify");
   });
 
+  it("records an opt-out spoken while a terminal state's action runs (sending the demo video)", async () => {
+    // explore seed 51: "stop calling me" during send_video's action was ignored by the flow (a terminal
+    // state does not go to opt-out) and nothing else recorded it.
+    const trace = await holds({
+      amd: [{ answeredBy: "human", atMs: 10_756 }],
+      marks: "late",
+      acts: [
+        {
+          kind: "speak",
+          words: "who",
+          stt: "interims_only",
+          timing: { kind: "after_previous", delayMs: 729 },
+        },
+        {
+          kind: "speak",
+          words: "slot",
+          stt: "final_then_utterance_end",
+          timing: { kind: "after_agent", gapMs: 2_442 },
+        },
+        { kind: "speak", words: "yes", stt: "late_final", timing: { kind: "after_agent", gapMs: 1_195 } },
+        { kind: "speak", words: "no", stt: "late_final", timing: { kind: "after_agent", gapMs: 521 } },
+        { kind: "speak", words: "slot", stt: "speech_final", timing: { kind: "barge", intoMs: 2_273 } },
+        {
+          kind: "speak",
+          words: "optout",
+          stt: "speech_final_and_utterance_end",
+          timing: { kind: "barge", intoMs: 667 },
+        },
+      ],
+      llmFaults: ["ok"],
+      ttsFaults: ["fail", "ok", "fail", "ok", "ok", "cut"],
+      sttDropAtMs: null,
+      hangupAtMs: 78_408,
+      statusCallbacks: { count: 3, beforeStop: true },
+      warmCache: false,
+      actionMs: 5_991,
+      restart: { atMs: 513, kind: "reconnect" },
+    });
+    expect(trace.events.filter((e) => e.type === "opt_out.recorded")).toHaveLength(1);
+  });
+
   it("goes to voicemail, not the pitch, when a machine result lands while the caller's first turn is decided", async () => {
     // explore seed 11: the mailbox's words were being classified (slow model) when AMD said machine_end_beep;
     // the turn's decision then entered `qualify` before the machine result was looked at.

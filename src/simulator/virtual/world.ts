@@ -6,7 +6,15 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bytesToBase64, DEFAULT_VAD_CONFIG, FRAME_BYTES, MULAW_SILENCE, pcmToMulaw } from "../../audio";
+import {
+  bytesToBase64,
+  DEFAULT_VAD_CONFIG,
+  dbfs,
+  FRAME_BYTES,
+  MULAW_SILENCE,
+  mulawToPcm,
+  pcmToMulaw,
+} from "../../audio";
 import { whiteNoise } from "../../audio/signals";
 import { callEndedEvent } from "../../call/call-status";
 import { CallEngine } from "../../call/engine";
@@ -80,7 +88,8 @@ function classify(text: string, request: DecisionRequest): { branch: string; rep
   else if (t.includes("first one")) branch = pick("slot_selected", "positive", "yes");
   else if (t.startsWith("yes")) branch = pick("yes", "positive", "available", "ready");
   else if (t.startsWith("no")) branch = pick("no", "negative", "not_available", "decline");
-  branch ??= pick("unclear", "unknown", "clarify") ?? names[0] ?? "unclear";
+  // Words that answer nothing: the model says so, or names no branch of this state (the flow's no_match).
+  branch ??= pick("unclear", "unknown", "clarify") ?? "no_match";
   return { branch, reply: "Sure, no problem." };
 }
 
@@ -108,6 +117,22 @@ function fixtureAudio(name: string): Uint8Array {
     fixtureCache.set(name, audio);
   }
   return audio;
+}
+
+/**
+ * Where the caller is actually talking in `audio`: frames above the VAD's noise gate, with pauses shorter
+ * than the VAD's max pause joined (what the product can know of "still talking"), in ms from the start.
+ */
+export function voicedRuns(audio: Uint8Array): { startMs: number; endMs: number }[] {
+  const runs: { startMs: number; endMs: number }[] = [];
+  const { noiseGateDb, maxPauseMs } = DEFAULT_VAD_CONFIG.vad;
+  for (let o = 0, t = 0; o + FRAME_BYTES <= audio.length; o += FRAME_BYTES, t += 20) {
+    if (dbfs(mulawToPcm(audio.subarray(o, o + FRAME_BYTES))) < noiseGateDb) continue;
+    const last = runs[runs.length - 1];
+    if (last && t - last.endMs < maxPauseMs) last.endMs = t + 20;
+    else runs.push({ startMs: t, endMs: t + 20 });
+  }
+  return runs;
 }
 
 /** The caller's audio for `words`: recorded speech, whole frames, leading silence trimmed to 20 ms. */
@@ -421,7 +446,8 @@ export async function runVirtualCall(
     audioPos = 0;
     const durMs = Math.ceil(pcm.length / FRAME_BYTES) * 20;
     const t0 = clock.nowMs();
-    trace.speech.push({ startMs: t0, endMs: t0 + durMs, words: text });
+    for (const run of voicedRuns(pcm))
+      trace.speech.push({ startMs: t0 + run.startMs, endMs: t0 + run.endMs, words: text });
     const ep = stt.current?.options.endpointing ?? { silenceMs: 500, utteranceEndMs: 1000 };
     const wordsOf = text.split(" ");
     at(80, () => ({ type: "speech_started", atMs: mediaMs }));
@@ -527,7 +553,19 @@ export async function runVirtualCall(
   }
   if (scenario.sttDropAtMs !== null) {
     clock.after(scenario.sttDropAtMs, () => {
-      // The listener keeps words already finalised; the next stream's end of utterance ends that turn.
+      // As the listener: words already final end the turn if the caller has stopped talking, else they
+      // join the next stream's words.
+      if (stt.current && audioPos >= audio.length && pendingWords.length > 0) {
+        const snap = current.state;
+        trace.turnEnds.push({
+          atMs: clock.nowMs(),
+          text: pendingWords.join(" "),
+          questionHeard: snap.status === "active" && snap.phase === "listening" && !phone.busy,
+          state: snap.state,
+          active: snap.status === "active",
+        });
+        pendingWords = [];
+      }
       stt.current?.emit({ type: "closed" });
     });
   }
