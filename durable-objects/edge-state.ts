@@ -1,15 +1,26 @@
 /**
  * EdgeState: the embedded stand-in for Redis at the edge (webhook claims, rate limits, idempotent
  * responses, the do-not-call set) when Upstash is not configured. SQLite-backed; the logic lives in
- * src/lead/edge-store.ts and this class only adds RPC and an hourly alarm that sweeps expired keys.
+ * src/lead/edge-store.ts and this class only adds RPC and an alarm that retries the lead outbox
+ * (accepted leads whose after-work has not landed) and sweeps expired keys hourly.
  */
 import { DurableObject } from "cloudflare:workers";
+import { configFor } from "../src/config/context";
+import { clockFor } from "../src/lead/clients";
+import { durableObjectEdgePorts, type EdgeStateNamespace } from "../src/lead/edge-ports";
 import {
   type EdgeStateRpc,
   EdgeStoreCore,
   type ReplayLookup,
   type StoredResponse,
 } from "../src/lead/edge-store";
+import {
+  OUTBOX_MAX_ATTEMPTS,
+  outboxLeaseMs,
+  type PendingLead,
+  runPendingLead,
+} from "../src/lead/lead-outbox";
+import { createLogger } from "../src/lib/log";
 import type { RateLimitResult } from "../src/store/call-state";
 
 const SWEEP_EVERY_MS = 3_600_000;
@@ -27,6 +38,12 @@ export class EdgeState extends DurableObject<Env> implements EdgeStateRpc {
     if ((await this.ctx.storage.getAlarm()) === null) {
       await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
     }
+  }
+
+  /** Make the alarm fire no later than `atMs`. */
+  private async alarmBy(atMs: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > atMs) await this.ctx.storage.setAlarm(atMs);
   }
 
   async claim(key: string, ttlSeconds: number): Promise<boolean> {
@@ -67,8 +84,56 @@ export class EdgeState extends DurableObject<Env> implements EdgeStateRpc {
     await this.core.addSuppression(phone, source);
   }
 
+  async putLead(id: string, record: unknown, dueAtMs: number): Promise<void> {
+    await this.core.putLead(id, record, dueAtMs);
+    await this.alarmBy(dueAtMs);
+  }
+
+  async finishLead(id: string): Promise<void> {
+    await this.core.finishLead(id);
+  }
+
+  /** Retry the outbox leads that are due; each is leased first, so a crash here means another retry. */
+  private async retryDueLeads(): Promise<void> {
+    const due = await this.core.leaseDueLeads(Date.now(), outboxLeaseMs);
+    if (due.length === 0) return;
+    const config = configFor(this.env);
+    const log = createLogger({ component: "edge-state" }, config.logLevel);
+    const ports = durableObjectEdgePorts(this.env.EDGE_STATE as unknown as EdgeStateNamespace);
+    for (const { id, entry } of due) {
+      if (entry.attempts > OUTBOX_MAX_ATTEMPTS) {
+        // Parked: kept (not dropped) for a person; logged once per lease.
+        log.error("lead after-work never landed; parked in the outbox", {
+          leadId: id,
+          attempts: entry.attempts,
+        });
+        continue;
+      }
+      try {
+        const result = await runPendingLead(entry.record as PendingLead, {
+          config,
+          suppressions: ports.suppressions,
+          callClaims: ports.claims,
+          log,
+          nowMs: clockFor(config)(),
+        });
+        if (result.landed) await this.core.finishLead(id);
+      } catch (err) {
+        log.warn("lead after-work retry failed", {
+          leadId: id,
+          attempts: entry.attempts,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+  }
+
   override async alarm(): Promise<void> {
+    await this.retryDueLeads();
     const left = await this.core.sweep();
-    if (left > 0) await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
+    const nextLead = await this.core.nextLeadDueMs();
+    const nextSweep = left > 0 ? Date.now() + SWEEP_EVERY_MS : undefined;
+    const next = Math.min(nextLead ?? Number.POSITIVE_INFINITY, nextSweep ?? Number.POSITIVE_INFINITY);
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
   }
 }

@@ -10,6 +10,11 @@ import { configFor, loggerFor } from "../config/context";
 import { startCalcomEmulator } from "../emulators/calcom";
 import { startHubspotEmulator } from "../emulators/hubspot";
 import { startSlackEmulator } from "../emulators/slack";
+import {
+  startTurnstileEmulator,
+  TURNSTILE_DUMMY_TOKEN,
+  TURNSTILE_TEST_SECRETS,
+} from "../emulators/turnstile";
 import { startTwilioEmulator } from "../emulators/twilio";
 import { computeCalSignature } from "../integrations/calcom";
 import type { EdgeStateNamespace } from "../lead/edge-ports";
@@ -32,6 +37,7 @@ const PROVIDER_DELAY_MS = 80;
 const RUNS = 40;
 const WARMUP = 3;
 const SITE_ORIGIN = "https://www.bench.example";
+const BENCH_CONSENT = { version: "bench-1", text: "Call me about my quote" };
 
 function p95(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -123,11 +129,12 @@ export async function runHandlersBench(): Promise<BenchResult[]> {
   const L = LOCAL_CREDENTIALS;
   const latencyMs = PROVIDER_DELAY_MS;
   const webhookPath = "/services/T000LOCAL/B000LOCAL/local";
-  const [calcom, hubspot, slack, twilio] = await Promise.all([
+  const [calcom, hubspot, slack, twilio, turnstile] = await Promise.all([
     startCalcomEmulator({ apiKey: L.calcom, latencyMs }),
     startHubspotEmulator({ accessToken: L.hubspot, latencyMs }),
     startSlackEmulator({ webhookPath, botToken: L.slack, latencyMs }),
     startTwilioEmulator({ accountSid: L.twilioAccountSid, authToken: L.twilioAuthToken, latencyMs }),
+    startTurnstileEmulator({ latencyMs }),
   ]);
   try {
     const env = {
@@ -138,7 +145,16 @@ export async function runHandlersBench(): Promise<BenchResult[]> {
       SLACK_BASE_URL: slack.url,
       TWILIO_API_BASE_URL: twilio.url,
       TWILIO_FROM_NUMBER: "+442071234567",
-      LEAD_SITES: JSON.stringify({ bench: { origins: [SITE_ORIGIN], callingAllowed: true } }),
+      TURNSTILE_BASE_URL: turnstile.url,
+      LEAD_SITES: JSON.stringify({
+        bench: {
+          origins: [SITE_ORIGIN],
+          callingAllowed: true,
+          turnstileSecret: TURNSTILE_TEST_SECRETS.alwaysPasses,
+          consent: BENCH_CONSENT,
+          dailyCap: 100_000,
+        },
+      }),
       LEAD_RATE_LIMIT_IP_PER_MINUTE: "100000",
       LEAD_RATE_LIMIT_SITE_PER_MINUTE: "100000",
       ALLOW_CLOCK_OVERRIDE: "true",
@@ -186,15 +202,73 @@ export async function runHandlersBench(): Promise<BenchResult[]> {
           body: JSON.stringify({
             name: `Jo Bench${i}`,
             email: `lead${i}-${crypto.randomUUID().slice(0, 8)}@example.com`,
-            phone: `+4477009${String(10_000 + i).padStart(5, "0")}`,
+            phone: `+4474009${String(10_000 + i).padStart(5, "0")}`,
             intent: "quote",
             source: "bench",
             site_id: "bench",
-            consent: { given: true, text: "Call me" },
+            consent: { given: true, ...BENCH_CONSENT },
+            turnstile_token: TURNSTILE_DUMMY_TOKEN,
           }),
         }),
       202,
     );
+
+    // Bad leads: each must be refused with a 4xx and ring nobody.
+    const badLead = (phone: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        name: "Jo Bad",
+        email: `bad-${crypto.randomUUID().slice(0, 8)}@example.com`,
+        phone,
+        intent: "quote",
+        source: "bench",
+        site_id: "bench",
+        consent: { given: true, ...BENCH_CONSENT },
+        turnstile_token: TURNSTILE_DUMMY_TOKEN,
+        ...extra,
+      });
+    const browser = {
+      "content-type": "application/json",
+      origin: SITE_ORIGIN,
+      "cf-connecting-ip": "192.0.2.2",
+    };
+    const bad: { headers: Record<string, string>; body: string; phone: string }[] = [
+      {
+        headers: { "content-type": "application/json" },
+        body: badLead("+447400800001"),
+        phone: "+447400800001",
+      },
+      {
+        headers: browser,
+        body: badLead("+447400800002", { turnstile_token: "forged" }),
+        phone: "+447400800002",
+      },
+      { headers: browser, body: badLead("+449098790000"), phone: "+449098790000" },
+      { headers: browser, body: badLead("+447012345678"), phone: "+447012345678" },
+      { headers: browser, body: badLead("+448711234567"), phone: "+448711234567" },
+      { headers: browser, body: badLead("+12025550123"), phone: "+12025550123" },
+      { headers: browser, body: badLead("+447400800003", { name: "<!channel>" }), phone: "+447400800003" },
+      {
+        headers: browser,
+        body: badLead("+447400800004", { intent: "x".repeat(20_000) }),
+        phone: "+447400800004",
+      },
+    ];
+    let refused = 0;
+    for (const b of bad) {
+      const { res, settled } = await send("/api/ingest/lead", {
+        method: "POST",
+        headers: b.headers,
+        body: b.body,
+      });
+      await settled;
+      if (res.status >= 400 && res.status < 500) refused++;
+    }
+    const badNumbers = new Set(bad.map((b) => encodeURIComponent(b.phone)));
+    const badCalls = twilio
+      .requests()
+      .filter(
+        (r) => r.path.endsWith("/Calls.json") && [...badNumbers].some((n) => r.body.includes(n)),
+      ).length;
 
     const ms = (v: number) => Math.round(v * 10) / 10;
     return [
@@ -203,8 +277,11 @@ export async function runHandlersBench(): Promise<BenchResult[]> {
       { name: "handlers.lead_ingest_response_p95", value: ms(p95(lead.responseMs)), unit: "ms" },
       { name: "handlers.lead_ingest_background_p95", value: ms(p95(lead.completeMs)), unit: "ms" },
       { name: "handlers.provider_delay", value: PROVIDER_DELAY_MS, unit: "ms" },
+      { name: "handlers.lead_bad_tried", value: bad.length, unit: "count" },
+      { name: "handlers.lead_bad_refused", value: refused, unit: "count" },
+      { name: "handlers.lead_bad_calls_placed", value: badCalls, unit: "count" },
     ];
   } finally {
-    await Promise.all([calcom.close(), hubspot.close(), slack.close(), twilio.close()]);
+    await Promise.all([calcom.close(), hubspot.close(), slack.close(), twilio.close(), turnstile.close()]);
   }
 }

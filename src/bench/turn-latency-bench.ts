@@ -81,6 +81,7 @@ const StackInfoSchema = z.object({
     calcom: z.string(),
     hubspot: z.string(),
     slack: z.string(),
+    turnstile: z.string(),
   }),
   env: z.record(z.string(), z.string()),
 });

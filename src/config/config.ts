@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { type CarrierOverrides, CarrierOverridesSchema } from "../call/carrier-vad";
+import { DEFAULT_NUMBER_COUNTRIES, DEFAULT_NUMBER_TYPES, NUMBER_TYPES } from "../lead/number-policy";
 import type { Logger } from "../lib/log";
 
 const url = (name: string) =>
@@ -51,8 +52,25 @@ const jsonVar = <T extends z.ZodType>(name: string, schema: T) =>
 
 /** One web-form site allowed to post leads: its browser origins and its speed-to-lead campaign. */
 export const LeadSiteSchema = z.object({
-  /** Exact origins (`https://www.example.com`) allowed by CORS for this site. */
-  origins: z.array(z.url().transform((u) => new URL(u).origin)).min(1),
+  /** Exact origins (`https://www.example.com`) allowed by CORS for this site; empty = no browser posts. */
+  origins: z.array(z.url().transform((u) => new URL(u).origin)).default([]),
+  /** Cloudflare Turnstile secret key of the form's widget; a site without one takes no browser posts. */
+  turnstileSecret: z.string().trim().min(1).optional(),
+  /** Bearer token a CRM uses to post leads server to server (no Origin, no Turnstile); unset = no such posts. */
+  serverToken: z.string().trim().min(32).optional(),
+  /** The consent wording the form shows, by version; unset = leads from this site are never dialled. */
+  consent: z
+    .object({ version: z.string().trim().min(1).max(64), text: z.string().trim().min(1).max(2_000) })
+    .optional(),
+  /** Numbers this site's leads may ring: countries (ISO alpha-2) and numbering-plan types. */
+  numbers: z
+    .object({
+      countries: z.array(z.string().regex(/^[A-Z]{2}$/)).default([...DEFAULT_NUMBER_COUNTRIES]),
+      types: z.array(z.enum(NUMBER_TYPES)).default([...DEFAULT_NUMBER_TYPES]),
+    })
+    .default({ countries: [...DEFAULT_NUMBER_COUNTRIES], types: [...DEFAULT_NUMBER_TYPES] }),
+  /** Leads accepted from this site per rolling UTC day. */
+  dailyCap: z.number().int().positive().default(200),
   /** Campaign id passed to the outbound call (answer URL `campaign=`). */
   campaign: z.string().regex(SITE_ID).optional(),
   /** Whether leads from this site may be called back automatically ("speed to lead"). */
@@ -155,6 +173,7 @@ export const EnvSchema = z.object({
   SLACK_BOT_TOKEN: optionalSecret,
   SLACK_BASE_URL: url("SLACK_BASE_URL").default("https://slack.com"),
   SLACK_CHANNEL: z.string().default("#inbound-leads"),
+  TURNSTILE_BASE_URL: url("TURNSTILE_BASE_URL").default("https://challenges.cloudflare.com"),
 
   ADMIN_TOKEN: optionalSecret,
   DASHBOARD_PASSWORD: optionalSecret.refine((v) => v === undefined || v.length >= 12, {
@@ -255,6 +274,8 @@ export interface AppConfig {
     queueChannel: string;
     /** HubSpot app origin for record links (EU portals: https://app-eu1.hubspot.com). */
     crmAppBaseUrl: string;
+    /** Turnstile siteverify origin (`https://challenges.cloudflare.com`, or the local emulator). */
+    turnstileBaseUrl: string;
   };
   /** owner_id -> Cal.com event type; empty = every owner uses `calcom.eventTypeId`. */
   calcomOwners: Record<string, number>;
@@ -408,6 +429,7 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
       fromNumber: e.TWILIO_FROM_NUMBER,
       queueChannel: e.SLACK_QUEUE_CHANNEL,
       crmAppBaseUrl: e.HUBSPOT_APP_BASE_URL,
+      turnstileBaseUrl: e.TURNSTILE_BASE_URL,
     },
     calcomOwners: e.CALCOM_OWNER_EVENT_TYPES ?? {},
     clockOverrideMs: e.ALLOW_CLOCK_OVERRIDE === "true" ? e.CLOCK_OVERRIDE_MS : undefined,

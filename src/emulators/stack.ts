@@ -9,11 +9,15 @@ import { startElevenLabsEmulator } from "./elevenlabs";
 import { startHubspotEmulator } from "./hubspot";
 import { startOpenAiEmulator } from "./openai";
 import { startSlackEmulator } from "./slack";
+import { startTurnstileEmulator } from "./turnstile";
 import { startTwilioEmulator } from "./twilio";
 import type { TwilioLifecycleOptions } from "./twilio-lifecycle";
 
 export interface EmulatorStack {
-  urls: Record<"twilio" | "deepgram" | "elevenlabs" | "openai" | "calcom" | "hubspot" | "slack", string>;
+  urls: Record<
+    "twilio" | "deepgram" | "elevenlabs" | "openai" | "calcom" | "hubspot" | "slack" | "turnstile",
+    string
+  >;
   /** Worker variables that select the emulators (no credentials: local mode). */
   env: Record<string, string>;
   close(): Promise<void>;
@@ -65,8 +69,9 @@ export async function startEmulatorStack(options: EmulatorStackOptions = {}): Pr
       webhookPath: "/services/T000LOCAL/B000LOCAL/local",
       botToken: L.slack,
     }),
+    startTurnstileEmulator({ host, port: port(7) }),
   ]);
-  const [twilio, deepgram, elevenlabs, openai, calcom, hubspot, slack] = started;
+  const [twilio, deepgram, elevenlabs, openai, calcom, hubspot, slack, turnstile] = started;
   const urls = {
     twilio: twilio.url,
     deepgram: deepgram.url,
@@ -75,6 +80,7 @@ export async function startEmulatorStack(options: EmulatorStackOptions = {}): Pr
     calcom: calcom.url,
     hubspot: hubspot.url,
     slack: slack.url,
+    turnstile: turnstile.url,
   };
   const env: Record<string, string> = {
     TWILIO_API_BASE_URL: urls.twilio,
@@ -84,6 +90,7 @@ export async function startEmulatorStack(options: EmulatorStackOptions = {}): Pr
     CALCOM_BASE_URL: urls.calcom,
     HUBSPOT_BASE_URL: urls.hubspot,
     SLACK_BASE_URL: urls.slack,
+    TURNSTILE_BASE_URL: urls.turnstile,
   };
   return {
     urls,

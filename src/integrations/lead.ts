@@ -3,25 +3,16 @@
  * E.164, IANA time-zone check and the honeypot. Pure: no I/O, no clock.
  */
 import { z } from "zod";
-
-const E164 = /^\+[1-9]\d{7,14}$/;
+import { normaliseToE164 } from "../lead/number-policy";
 
 /**
- * Normalise a phone number to E.164. National UK numbers (`07700 900123`, `(0)20 7946 0000`) become
- * `+44…`; `00` international prefixes become `+`; spaces, dots, dashes and brackets are dropped.
- * Returns undefined when the result is not a plausible E.164 number.
+ * Normalise a phone number to E.164 with the numbering plan (libphonenumber-js): national UK numbers
+ * (`07700 900123`, `(0)20 7946 0000`) become `+44…`; `00` international prefixes become `+`; spaces,
+ * dots, dashes and brackets are dropped. Returns undefined when the number cannot exist. Whether a
+ * lead's number may be dialled is a separate decision (`checkNumber` in src/lead/number-policy.ts).
  */
 export function normalisePhone(raw: string): string | undefined {
-  let s = raw.trim().replace(/\(0\)/g, "");
-  if (!/^\+?[\d\s().-]+$/.test(s)) return undefined;
-  s = s.replace(/[\s().-]/g, "");
-  if (s.startsWith("00")) s = `+${s.slice(2)}`;
-  else if (s.startsWith("0")) s = `+44${s.slice(1)}`;
-  else if (!s.startsWith("+")) return undefined;
-  if (!E164.test(s)) return undefined;
-  // UK numbers have 9 or 10 digits after the country code.
-  if (s.startsWith("+44") && !/^\+44\d{9,10}$/.test(s)) return undefined;
-  return s;
+  return normaliseToE164(raw);
 }
 
 /** True when `tz` is an IANA zone this runtime knows (`Europe/London`). */
@@ -50,7 +41,8 @@ const text = (field: string, max: number) =>
 
 /** Schema for `POST /api/ingest/lead`. Unknown fields (utm_* and the like) are stripped. */
 export const leadSchema = z.object({
-  name: text("name", 200),
+  // Angle brackets are no part of any person's name and are how chat markup (`<!channel>`, links) starts.
+  name: text("name", 200).refine((v) => !/[<>]/.test(v), { error: "name must not contain < or >" }),
   email: z
     .string({ error: typeError("email") })
     .trim()
@@ -86,6 +78,12 @@ export const leadSchema = z.object({
           .max(2_000, {
             error: "consent.text must be at most 2000 characters",
           }),
+        /** The site's consent wording version the form showed (see `LEAD_SITES[site].consent`). */
+        version: z
+          .string({ error: typeError("consent.version") })
+          .trim()
+          .max(64, { error: "consent.version must be at most 64 characters" })
+          .optional(),
       },
       { error: typeError("consent", "an object { given, text }") },
     )
@@ -96,6 +94,15 @@ export const leadSchema = z.object({
   timezone: z
     .string({ error: typeError("timezone") })
     .refine(isValidTimeZone, { error: "timezone must be an IANA zone such as Europe/London" })
+    .optional(),
+  /** Cloudflare Turnstile token from the form's widget (also accepted under the widget's own field name). */
+  turnstile_token: z
+    .string({ error: typeError("turnstile_token") })
+    .max(2_048)
+    .optional(),
+  "cf-turnstile-response": z
+    .string({ error: typeError("cf-turnstile-response") })
+    .max(2_048)
     .optional(),
   website: z.string({ error: "website must be empty" }).max(0, { error: "website must be empty" }).optional(),
   idempotency_key: z

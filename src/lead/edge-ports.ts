@@ -27,12 +27,19 @@ export interface SuppressionSet {
   add(phone: string, source: string): Promise<void>;
 }
 
+/** Accepted leads kept until their after-work lands (retried by the Durable Object's alarm). */
+export interface LeadOutbox {
+  put(id: string, record: unknown, dueAtMs: number): Promise<void>;
+  finish(id: string): Promise<void>;
+}
+
 /** Everything the public endpoints keep at the edge. */
 export interface EdgePorts {
   claims: ClaimStore;
   limiter: RateLimiter;
   replays: ReplayStore;
   suppressions: SuppressionSet;
+  outbox: LeadOutbox;
 }
 
 /** The part of a Durable Object namespace used here (the real binding or the bench's stand-in). */
@@ -73,8 +80,24 @@ export function durableObjectEdgePorts(ns: EdgeStateNamespace): EdgePorts {
       has: (phone) => dnc().isSuppressed(phone),
       add: (phone, source) => dnc().addSuppression(phone, source),
     },
+    outbox: durableObjectOutbox(ns),
   };
 }
+
+/** The lead outbox over the `EdgeState` Durable Object (Redis has no alarm to retry from). */
+export function durableObjectOutbox(ns: EdgeStateNamespace): LeadOutbox {
+  const shard = (id: string) => ns.get(ns.idFromName(`edge:${shardOf(`lead:${id}`)}`));
+  return {
+    put: (id, record, dueAtMs) => shard(id).putLead(id, record, dueAtMs),
+    finish: (id) => shard(id).finishLead(id),
+  };
+}
+
+/** No durable outbox is configured: accepting a lead must fail rather than risk losing it. */
+const missingOutbox: LeadOutbox = {
+  put: () => Promise.reject(new Error("EDGE_STATE binding missing: no durable lead outbox")),
+  finish: async () => undefined,
+};
 
 const replayEntry = (raw: unknown): ReplayLookup => {
   const parsed = typeof raw === "string" ? (JSON.parse(raw) as unknown) : raw;
@@ -85,7 +108,7 @@ const replayEntry = (raw: unknown): ReplayLookup => {
 };
 
 /** Ports over Upstash Redis: `SET NX EX` claims, INCR windows, JSON replays, a Redis set for do-not-call. */
-export function upstashEdgePorts(redis: Redis): EdgePorts {
+export function upstashEdgePorts(redis: Redis, outbox: LeadOutbox = missingOutbox): EdgePorts {
   const claims = new UpstashIdempotencyStore(redis);
   return {
     claims: {
@@ -117,6 +140,7 @@ export function upstashEdgePorts(redis: Redis): EdgePorts {
         await redis.sadd("suppressions", phone);
       },
     },
+    outbox,
   };
 }
 
@@ -126,7 +150,12 @@ export function upstashEdgePorts(redis: Redis): EdgePorts {
  */
 export function edgePortsFor(config: AppConfig, env: { EDGE_STATE?: unknown }): EdgePorts {
   if (config.redis.url !== undefined && config.redis.token !== undefined) {
-    return upstashEdgePorts(createUpstashClient({ url: config.redis.url, token: config.redis.token }));
+    return upstashEdgePorts(
+      createUpstashClient({ url: config.redis.url, token: config.redis.token }),
+      env.EDGE_STATE === undefined
+        ? missingOutbox
+        : durableObjectOutbox(env.EDGE_STATE as EdgeStateNamespace),
+    );
   }
   if (env.EDGE_STATE === undefined) {
     throw new Error("EDGE_STATE binding missing and Upstash not configured");

@@ -37,6 +37,17 @@ export interface EdgeStateRpc {
   abandonReplay(key: string): Promise<void>;
   isSuppressed(phone: string): Promise<boolean>;
   addSuppression(phone: string, source: string): Promise<void>;
+  /** Keep an accepted lead until its after-work lands; it is due for a (re)try at `dueAtMs`. */
+  putLead(id: string, record: unknown, dueAtMs: number): Promise<void>;
+  /** The after-work landed: forget the lead. */
+  finishLead(id: string): Promise<void>;
+}
+
+/** An accepted lead kept in the outbox: the job as the route built it, and its retry bookkeeping. */
+export interface OutboxEntry {
+  record: unknown;
+  attempts: number;
+  dueAtMs: number;
 }
 
 interface Expiring<T> {
@@ -104,6 +115,48 @@ export class EdgeStoreCore implements EdgeStateRpc {
 
   async addSuppression(phone: string, source: string): Promise<void> {
     await this.storage.put(`sup:${phone}`, { source, atMs: this.now() });
+  }
+
+  async putLead(id: string, record: unknown, dueAtMs: number): Promise<void> {
+    await this.storage.put<OutboxEntry>(`lead:${id}`, { record, attempts: 0, dueAtMs });
+  }
+
+  async finishLead(id: string): Promise<void> {
+    await this.storage.delete(`lead:${id}`);
+  }
+
+  /**
+   * Leads whose after-work is due at `nowMs`, each leased again (attempts + 1, due at
+   * `nowMs + leaseMs(attempts)`) before it is handed out, so a crash mid-retry means another retry.
+   */
+  async leaseDueLeads(
+    nowMs: number,
+    leaseMs: (attempts: number) => number,
+    max = 10,
+  ): Promise<{ id: string; entry: OutboxEntry }[]> {
+    const out: { id: string; entry: OutboxEntry }[] = [];
+    const entries = await this.storage.list<OutboxEntry>({ prefix: "lead:" });
+    for (const [key, entry] of entries) {
+      if (out.length >= max) break;
+      if (entry.dueAtMs > nowMs) continue;
+      const next: OutboxEntry = {
+        ...entry,
+        attempts: entry.attempts + 1,
+        dueAtMs: nowMs + leaseMs(entry.attempts + 1),
+      };
+      await this.storage.put(key, next);
+      out.push({ id: key.slice("lead:".length), entry: next });
+    }
+    return out;
+  }
+
+  /** When the next outbox lead falls due; undefined when the outbox is empty. */
+  async nextLeadDueMs(): Promise<number | undefined> {
+    let next: number | undefined;
+    for (const entry of (await this.storage.list<OutboxEntry>({ prefix: "lead:" })).values()) {
+      next = next === undefined ? entry.dueAtMs : Math.min(next, entry.dueAtMs);
+    }
+    return next;
   }
 
   /**

@@ -7,10 +7,11 @@
 import type { AppConfig, LeadSite } from "../config/config";
 import { contactUrl } from "../integrations/hubspot";
 import type { Lead } from "../integrations/lead";
+import { escapeSlackText } from "../integrations/slack-text";
 import type { Logger } from "../lib/log";
 import { persistAudit, type RequestAudit } from "./audit";
 import { type BusinessClients, splitName } from "./clients";
-import type { SuppressionSet } from "./edge-ports";
+import type { ClaimStore, SuppressionSet } from "./edge-ports";
 import { isSuppressedInDb, recordLead } from "./records";
 import {
   decideSpeedToLead,
@@ -23,10 +24,21 @@ import {
 export interface LeadJob {
   leadId: string;
   lead: Lead;
-  site: LeadSite;
+  site: Pick<LeadSite, "callingAllowed" | "flow" | "campaign" | "from">;
+  /**
+   * The consent the site's own wording records (version and text as configured), present only when
+   * the form said yes to that very version; the submitter's `consent` field alone never authorizes a call.
+   */
+  consent: { version: string; text: string } | undefined;
+  /** Zones whose calling window must be open (from the number's country; see number-policy.ts). */
+  timeZones: readonly string[];
+  /** True when this run is a retry too long after the form for an automatic call. */
+  stale?: boolean;
   config: AppConfig;
   clients: BusinessClients;
   suppressions: SuppressionSet;
+  /** Claims that make "at most one call per lead" hold across retries of this work. */
+  callClaims: Pick<ClaimStore, "claim">;
   audit: RequestAudit;
   log: Logger;
   /** Origin for Twilio's webhooks when PUBLIC_BASE_URL is not set. */
@@ -40,7 +52,12 @@ export interface LeadJobResult {
   decision: SpeedToLeadDecision;
   callSid: string | undefined;
   queued: boolean;
+  /** Whether every part that must land did (CRM, a message to people, the lead row); else retry. */
+  landed: boolean;
 }
+
+/** How long the one-call-per-lead claim lives: far beyond any retry of the after-work. */
+const CALL_CLAIM_TTL_SECONDS = 7 * 86_400;
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -78,7 +95,7 @@ async function crmWrite(job: LeadJob): Promise<string> {
       extra: { hs_lead_status: "NEW" },
     }),
   );
-  const consent = lead.consent.given ? `yes: "${lead.consent.text}"` : "no";
+  const consent = job.consent ? `yes, wording version ${job.consent.version}: "${job.consent.text}"` : "no";
   await audit.call("hubspot", "create_note", () =>
     clients.crm.createNote({
       contactId: contact.id,
@@ -101,11 +118,12 @@ export async function processLead(job: LeadJob): Promise<LeadJobResult> {
   const from = job.site.from ?? config.leads.fromNumber;
   const decision = decideSpeedToLead({
     callingAllowed: job.site.callingAllowed,
-    consentGiven: lead.consent.given,
+    consentGiven: job.consent !== undefined,
     suppressed: isSuppressed,
     hasCallerId: from !== undefined,
     nowMs: job.nowMs,
-    timeZone: lead.timezone ?? config.defaultTimeZone,
+    timeZones: job.timeZones,
+    stale: job.stale === true,
   });
   audit.record(
     "lead.speed_to_lead",
@@ -114,12 +132,22 @@ export async function processLead(job: LeadJob): Promise<LeadJobResult> {
   );
 
   const crmPart = link ? `<${link}|View in HubSpot>` : "CRM write failed, see logs";
-  const alert = `New web lead: ${lead.name} (${lead.intent}) from ${lead.site_id}: ${decisionText(decision)}. ${crmPart}`;
-  const alerted = audit.call("slack", "alert", () => clients.chat.alert(alert)).catch(() => undefined);
+  // Name and intent are the submitter's words: escaped so they cannot ping a channel or forge a link.
+  const who = `${escapeSlackText(lead.name)} (${escapeSlackText(lead.intent)})`;
+  const alert = `New web lead: ${who} from ${lead.site_id}: ${decisionText(decision)}. ${crmPart}`;
+  const alerted = audit
+    .call("slack", "alert", () => clients.chat.alert(alert))
+    .then(() => true)
+    .catch(() => false);
 
   let callSid: string | undefined;
   let queued = false;
-  if (decision.action === "call" && from !== undefined) {
+  // A retry of this work must never ring the lead twice: the first attempt to call holds the claim for good.
+  const mayCall =
+    decision.action === "call" &&
+    from !== undefined &&
+    (await job.callClaims.claim(`lead-call:${job.leadId}`, CALL_CLAIM_TTL_SECONDS).catch(() => false));
+  if (decision.action === "call" && from !== undefined && mayCall) {
     try {
       const call = await audit.call("twilio", "create_call", () =>
         clients.telephony.createCall(
@@ -146,16 +174,19 @@ export async function processLead(job: LeadJob): Promise<LeadJobResult> {
   }
   if (decision.action === "queue" || (decision.action === "call" && callSid === undefined)) {
     const why =
-      callSid === undefined && decision.action === "call"
-        ? "call could not be placed"
-        : decisionText(decision);
-    const text = `Follow up web lead ${lead.name} (${lead.intent}) from ${lead.site_id}: ${why}. ${crmPart}`;
+      decision.action !== "call"
+        ? decisionText(decision)
+        : mayCall
+          ? "call could not be placed"
+          : "a call for this lead was already attempted";
+    const text = `Follow up web lead ${who} from ${lead.site_id}: ${why}. ${crmPart}`;
     queued = await audit
       .call("slack", "queue", () => clients.chat.queue(text))
       .then(() => true)
       .catch(() => false);
   }
-  await alerted;
+  const alertLanded = await alerted;
+  let recorded = true;
 
   const connect = clients.db;
   if (connect !== undefined) {
@@ -180,7 +211,9 @@ export async function processLead(job: LeadJob): Promise<LeadJobResult> {
           await release();
         }
       })
-      .catch(() => undefined);
+      .catch(() => {
+        recorded = false;
+      });
   } else {
     audit.record(
       "lead.captured",
@@ -189,5 +222,7 @@ export async function processLead(job: LeadJob): Promise<LeadJobResult> {
     );
   }
   await persistAudit(connect, audit.events(), log);
-  return { contactId, decision, callSid, queued };
+  // Landed: the CRM has the lead, people were told, and the row exists. Otherwise the outbox retries.
+  const landed = contactId !== undefined && (alertLanded || queued) && recorded;
+  return { contactId, decision, callSid, queued, landed };
 }

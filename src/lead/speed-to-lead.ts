@@ -13,7 +13,13 @@ export interface SpeedToLeadInput {
   suppressed: boolean | "unknown";
   hasCallerId: boolean;
   nowMs: number;
-  timeZone: string;
+  /**
+   * Zones whose calling window must all be open: from the number's country (see `callingZones` in
+   * number-policy.ts), never from the form's own `timezone` alone. Empty = unknown: never call.
+   */
+  timeZones: readonly string[];
+  /** The lead is too old for an automatic call (a retry long after the form was sent). */
+  stale?: boolean;
 }
 
 /** What happens to the lead after the CRM write and the alert. */
@@ -21,7 +27,12 @@ export type SpeedToLeadDecision =
   | { action: "call"; reason: "open" }
   | {
       action: "queue";
-      reason: Exclude<CallingWindowStatus["reason"], "open"> | "suppression_check_failed" | "no_caller_id";
+      reason:
+        | Exclude<CallingWindowStatus["reason"], "open">
+        | "suppression_check_failed"
+        | "no_caller_id"
+        | "no_time_zone"
+        | "stale";
     }
   | { action: "none"; reason: "campaign_disallows_calling" | "suppressed" | "no_consent" };
 
@@ -35,9 +46,13 @@ export function decideSpeedToLead(i: SpeedToLeadInput): SpeedToLeadDecision {
   if (i.suppressed === true) return { action: "none", reason: "suppressed" };
   if (!i.consentGiven) return { action: "none", reason: "no_consent" };
   if (i.suppressed === "unknown") return { action: "queue", reason: "suppression_check_failed" };
-  const window = callingWindowStatus(i.nowMs, i.timeZone);
-  if (!window.open)
-    return { action: "queue", reason: window.reason === "open" ? "outside_hours" : window.reason };
+  if (i.stale === true) return { action: "queue", reason: "stale" };
+  if (i.timeZones.length === 0) return { action: "queue", reason: "no_time_zone" };
+  for (const zone of i.timeZones) {
+    const window = callingWindowStatus(i.nowMs, zone);
+    if (!window.open)
+      return { action: "queue", reason: window.reason === "open" ? "outside_hours" : window.reason };
+  }
   if (!i.hasCallerId) return { action: "queue", reason: "no_caller_id" };
   return { action: "call", reason: "open" };
 }
@@ -99,6 +114,10 @@ export function decisionText(d: SpeedToLeadDecision): string {
       return "do-not-call check unavailable: please check before calling";
     case "no_caller_id":
       return "no caller id configured: please call back by hand";
+    case "no_time_zone":
+      return "the number's local time is unknown: please call back by hand";
+    case "stale":
+      return "too late for an automatic call: please call back by hand";
     case "campaign_disallows_calling":
       return "campaign does not auto-call";
     case "suppressed":

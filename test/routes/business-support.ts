@@ -8,10 +8,26 @@ export const ORIGIN = "https://agent.example";
 export const SITE_ORIGIN = "https://www.acme-windows.example";
 export const urls = inject("emulatorUrls");
 
-/** Sites used by the tests: one that calls, one that never does. */
+/** Cloudflare's documented always-passing Turnstile test secret, and the dummy token it accepts. */
+export const TURNSTILE_PASS_SECRET = "1x0000000000000000000000000000000AA";
+export const TURNSTILE_DUMMY_TOKEN = "XXXX.DUMMY.TOKEN.XXXX";
+/** The consent wording the acme form shows, by version. */
+export const ACME_CONSENT = { version: "v1", text: "Call me about my quote" };
+/** Bearer token of the server-to-server (CRM) site. */
+export const CRM_SERVER_TOKEN = "crm-test-token-0123456789abcdef0123456789";
+
+/** Sites used by the tests: one that calls, one that never does, one a CRM posts to. */
 export const LEAD_SITES = {
-  acme: { origins: [SITE_ORIGIN], campaign: "spring", callingAllowed: true },
+  acme: {
+    origins: [SITE_ORIGIN],
+    campaign: "spring",
+    callingAllowed: true,
+    turnstileSecret: TURNSTILE_PASS_SECRET,
+    consent: ACME_CONSENT,
+  },
   quiet: { origins: ["https://quiet.example"], callingAllowed: false },
+  crm: { callingAllowed: true, serverToken: CRM_SERVER_TOKEN, consent: ACME_CONSENT },
+  crmcap: { callingAllowed: true, serverToken: CRM_SERVER_TOKEN, consent: ACME_CONSENT, dailyCap: 3 },
 };
 
 /** Tuesday 1 December 2026, 10:00 in London: inside the UK calling window. */

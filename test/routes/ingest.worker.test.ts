@@ -3,12 +3,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseLead } from "../../src/integrations/lead";
 import {
+  ACME_CONSENT,
   callApp,
   IN_HOURS_MS,
   OUT_OF_HOURS_MS,
   requestsMentioning,
   SITE_ORIGIN,
   sql,
+  TURNSTILE_DUMMY_TOKEN,
   testBindings,
   unique,
 } from "./business-support";
@@ -21,15 +23,19 @@ function lead(tag: string, phone: string, extra: Record<string, unknown> = {}): 
     intent: `windows quote ${tag}`,
     source: "contact-form",
     site_id: "acme",
-    consent: { given: true, text: "Call me about my quote" },
+    consent: { given: true, text: ACME_CONSENT.text, version: ACME_CONSENT.version },
     timezone: "Europe/London",
+    turnstile_token: TURNSTILE_DUMMY_TOKEN,
     ...extra,
   };
 }
 
-/** A random UK mobile in the Ofcom drama range, unique enough per test. */
+/**
+ * A random allocated UK mobile (07400 block), unique enough per test. Ofcom's drama range is not
+ * allocated, so the number policy refuses it; only the emulators ever see these numbers.
+ */
 function phone(): string {
-  return `+447700${String(Math.floor(Math.random() * 900_000) + 100_000)}`;
+  return `+447400${String(Math.floor(Math.random() * 900_000) + 100_000)}`;
 }
 
 function postLead(
