@@ -6,19 +6,9 @@
  * turn-latency bench and reusable by a simulator or load tool (the peer only needs a `send`).
  */
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import {
-  base64ToBytes,
-  bytesToBase64,
-  DEFAULT_VAD_CONFIG,
-  FRAME_BYTES,
-  FRAME_MS,
-  type FrameClassifier,
-  instantiateWebRtcVad,
-  type WebRtcVadRuntime,
-} from "../audio";
+import { base64ToBytes, bytesToBase64, DEFAULT_VAD_CONFIG, FRAME_BYTES, FRAME_MS } from "../audio";
 import { CallEngine } from "../call/engine";
 import { getFlow } from "../call/flows";
 import type { CallIO, CallMeta, UtteranceCache } from "../call/ports";
