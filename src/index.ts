@@ -17,6 +17,7 @@ import { corsRoutes } from "./routes/cors";
 import { dashboardRoutes } from "./routes/dashboard";
 import { healthRoutes } from "./routes/health";
 import { ingestRoutes } from "./routes/ingest";
+import { requireConfigured } from "./routes/require-config";
 import { slotsRoutes } from "./routes/slots";
 import { transferRoutes } from "./routes/transfer";
 import { twilioRoutes } from "./routes/twilio";
@@ -32,6 +33,9 @@ app.use(async (c, next) => {
   c.set("log", loggerFor(config, { requestId, route: c.req.path }));
   await next();
 });
+
+// Fail closed: every Twilio webhook is checked against TWILIO_AUTH_TOKEN, so none is served without it.
+app.use("/twilio/*", requireConfigured("twilio"));
 
 app.route("/", healthRoutes);
 app.route("/", twilioRoutes);
