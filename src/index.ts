@@ -11,6 +11,7 @@ import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { purgeExpired } from "./privacy/erasure";
 import { adminRoutes } from "./routes/admin";
+import { bodyLimits } from "./routes/body-limits";
 import { bookingRoutes } from "./routes/booking";
 import { campaignRoutes } from "./routes/campaigns";
 import { corsRoutes } from "./routes/cors";
@@ -33,6 +34,9 @@ app.use(async (c, next) => {
   c.set("log", loggerFor(config, { requestId, route: c.req.path }));
   await next();
 });
+
+// Every body is capped before any route parses it.
+app.use(bodyLimits);
 
 // Fail closed: every Twilio webhook is checked against TWILIO_AUTH_TOKEN, so none is served without it.
 app.use("/twilio/*", requireConfigured("twilio"));
@@ -59,8 +63,9 @@ app.onError((err, c) => {
   }
   const log = c.get("log") ?? createLogger({ route: c.req.path });
   if (err instanceof ConfigError) {
+    // The variable goes to the log; the body says nothing about the deployment's configuration.
     log.error("configuration invalid", { variable: err.variable });
-    return c.json({ error: { code: "config_invalid", message: err.message } }, 500);
+    return c.json({ error: { code: "config_invalid", message: "This service is misconfigured" } }, 503);
   }
   log.error("unhandled error", { error: err.message, name: err.name });
   return c.json({ error: { code: "internal", message: "Internal error" } }, 500);

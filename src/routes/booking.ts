@@ -145,72 +145,79 @@ function logOutcome(log: Logger, fields: Record<string, unknown>, failed: boolea
   else log.info("booking webhook handled", fields);
 }
 
-export const bookingRoutes = new Hono<AppEnv>()
-  .use("/webhooks/booking", requireConfigured("calcomWebhook"))
-  .post("/webhooks/booking", async (c) => {
-    const config = c.get("config");
-    const log = c.get("log");
-    const raw = await verifiedBody(c.req, config);
-    const parsed = parseCalWebhook(raw);
-    if (parsed.kind === "invalid") {
-      const first = parsed.issues[0];
-      throw new AppError(
-        400,
-        "bad_payload",
-        `${first?.path || "body"}: ${first?.message ?? "invalid"}`,
-        parsed.issues,
-      );
-    }
-    if (parsed.kind === "ignored") {
-      log.info("booking webhook trigger ignored", { trigger: parsed.trigger });
-      return c.json({ ok: true, ignored: parsed.trigger });
-    }
-    const record = bookingRecordOf(parsed.webhook, Date.now());
-    const ports = edgePortsFor(config, c.env);
-    const deliveryKey = deliveryClaimKey(record.uid, record.trigger);
-    if (!(await ports.claims.claim(deliveryKey, BOOKING_CLAIM_TTL_SECONDS))) {
-      log.info("booking webhook replay acknowledged", { uid: record.uid, trigger: record.trigger });
-      return c.json({ ok: true, duplicate: true, uid: record.uid });
-    }
+export const bookingRoutes = new Hono<AppEnv>();
 
-    const clients = businessClients(config, { crmMs: 1_500 });
-    const audit = new RequestAudit(`req:${c.get("requestId")}`, log);
-    const signal = AbortSignal.timeout(HANDLER_BUDGET_MS);
-    const [db, crm] = await Promise.allSettled([
-      writeRow(clients, record, audit),
-      syncCrm(clients, ports, record, audit, signal),
-    ]);
-    const dbOutcome = db.status === "fulfilled" ? db.value : "failed";
-    const crmOutcome = crm.status === "fulfilled" ? crm.value : "failed";
-    const reconciled = record.callSid !== undefined;
-    audit.record(
-      "booking.webhook",
-      { uid: record.uid, trigger: record.trigger, db: dbOutcome, crm: crmOutcome, reconciled },
-      { uid: record.uid, trigger: record.trigger, db: dbOutcome, crm: crmOutcome },
+bookingRoutes.use("/webhooks/booking", requireConfigured("calcomWebhook"));
+
+bookingRoutes.post("/webhooks/booking", async (c) => {
+  const config = c.get("config");
+  const log = c.get("log");
+  const raw = await verifiedBody(c.req, config);
+  const parsed = parseCalWebhook(raw);
+  if (parsed.kind === "invalid") {
+    const first = parsed.issues[0];
+    throw new AppError(
+      400,
+      "bad_payload",
+      `${first?.path || "body"}: ${first?.message ?? "invalid"}`,
+      parsed.issues,
     );
-    c.executionCtx.waitUntil(persistAudit(clients.db, audit.events(), log));
-    const failed = db.status === "rejected" || crm.status === "rejected";
-    logOutcome(log, { uid: record.uid, trigger: record.trigger, db: dbOutcome, crm: crmOutcome }, failed);
-    const body = {
-      uid: record.uid,
-      trigger: record.trigger,
-      db: dbOutcome,
-      crm: crmOutcome,
-      reconciled,
-      ...(reconciled ? { callSid: record.callSid } : {}),
-    };
-    if (failed) {
-      // Give the delivery back: Cal.com retries on non-2xx, and each side is idempotent on its own.
-      await ports.claims.release(deliveryKey);
-      return c.json(
-        {
-          ok: false,
-          ...body,
-          error: { code: "partial_failure", message: "A downstream write failed; retry the delivery" },
-          failures: { db: reasonOf(db), crm: reasonOf(crm) },
-        },
-        502,
-      );
-    }
-    return c.json({ ok: true, duplicate: false, ...body });
-  });
+  }
+  if (parsed.kind === "ignored") {
+    log.info("booking webhook trigger ignored", { trigger: parsed.trigger });
+    return c.json({ ok: true, ignored: parsed.trigger });
+  }
+  const record = bookingRecordOf(parsed.webhook, Date.now());
+  const ports = edgePortsFor(config, c.env);
+  const deliveryKey = deliveryClaimKey(record.uid, record.trigger);
+  if (!(await ports.claims.claim(deliveryKey, BOOKING_CLAIM_TTL_SECONDS))) {
+    log.info("booking webhook replay acknowledged", { uid: record.uid, trigger: record.trigger });
+    return c.json({ ok: true, duplicate: true, uid: record.uid });
+  }
+
+  const clients = businessClients(config, { crmMs: 1_500 });
+  const audit = new RequestAudit(`req:${c.get("requestId")}`, log);
+  const signal = AbortSignal.timeout(HANDLER_BUDGET_MS);
+  const [db, crm] = await Promise.allSettled([
+    writeRow(clients, record, audit),
+    syncCrm(clients, ports, record, audit, signal),
+  ]);
+  const dbOutcome = db.status === "fulfilled" ? db.value : "failed";
+  const crmOutcome = crm.status === "fulfilled" ? crm.value : "failed";
+  const reconciled = record.callSid !== undefined;
+  audit.record(
+    "booking.webhook",
+    { uid: record.uid, trigger: record.trigger, db: dbOutcome, crm: crmOutcome, reconciled },
+    { uid: record.uid, trigger: record.trigger, db: dbOutcome, crm: crmOutcome },
+  );
+  c.executionCtx.waitUntil(persistAudit(clients.db, audit.events(), log));
+  const failed = db.status === "rejected" || crm.status === "rejected";
+  // Downstream error messages go to the log only: the body never echoes internal errors.
+  const reasons = failed ? { dbError: reasonOf(db), crmError: reasonOf(crm) } : {};
+  logOutcome(
+    log,
+    { uid: record.uid, trigger: record.trigger, db: dbOutcome, crm: crmOutcome, ...reasons },
+    failed,
+  );
+  const body = {
+    uid: record.uid,
+    trigger: record.trigger,
+    db: dbOutcome,
+    crm: crmOutcome,
+    reconciled,
+    ...(reconciled ? { callSid: record.callSid } : {}),
+  };
+  if (failed) {
+    // Give the delivery back: Cal.com retries on non-2xx, and each side is idempotent on its own.
+    await ports.claims.release(deliveryKey);
+    return c.json(
+      {
+        ok: false,
+        ...body,
+        error: { code: "partial_failure", message: "A downstream write failed; retry the delivery" },
+      },
+      502,
+    );
+  }
+  return c.json({ ok: true, duplicate: false, ...body });
+});

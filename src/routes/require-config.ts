@@ -15,7 +15,7 @@ export function assertConfigured(config: AppConfig, log: Logger, needs: readonly
   if (problems.length === 0) return;
   log.error("route refused: credential missing or malformed", {
     variables: [...new Set(problems.map((p) => p.variable))],
-    problems: problems.map((p) => `${p.variable}:${p.problem}`),
+    problems: [...new Set(problems.map((p) => `${p.variable}:${p.problem}`))],
   });
   throw new AppError(503, "not_configured", "This service is not configured on this deployment");
 }

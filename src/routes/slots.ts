@@ -45,45 +45,47 @@ export function eventTypeForOwner(config: AppConfig, ownerId: string): number {
   return id;
 }
 
-export const slotsRoutes = new Hono<AppEnv>()
-  .use("/api/slots", requireConfigured("calendar"))
-  .get("/api/slots", async (c) => {
-    const config = c.get("config");
-    const q = slotsQuerySchema.safeParse(c.req.query());
-    if (!q.success) {
-      const issues = q.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
-      throw new AppError(400, "bad_query", issues[0]?.message ?? "invalid query", issues);
-    }
-    const { owner_id: ownerId, horizon_days: horizonDays } = q.data;
-    const timeZone = q.data.timezone ?? config.defaultTimeZone;
-    const eventTypeId = eventTypeForOwner(config, ownerId);
-    const nowMs = clockFor(config)();
-    const { calendar } = businessClients(config, { calendarMs: 1_200 });
-    let starts: string[];
-    try {
-      const slots = await calendar.getSlots(
-        {
-          eventTypeId,
-          start: new Date(nowMs + MIN_NOTICE_MS).toISOString(),
-          end: new Date(nowMs + horizonDays * 86_400_000).toISOString(),
-          timeZone,
-        },
-        AbortSignal.timeout(CALENDAR_BUDGET_MS),
-      );
-      starts = slots.map((s) => s.start);
-    } catch (err) {
-      const timedOut = err instanceof ProviderError && err.status === undefined;
-      c.get("log").warn("calendar availability failed", {
-        ownerId,
-        error: err instanceof Error ? err.message : String(err),
-      });
-      if (timedOut) throw new AppError(504, "calendar_timeout", "The calendar did not answer in time");
-      throw new AppError(502, "calendar_unavailable", "The calendar refused the availability request");
-    }
-    const picked = pickSlots(starts, { timeZone, nowMs, count: 2, minNoticeMs: MIN_NOTICE_MS });
-    return c.json({
-      owner_id: ownerId,
-      timezone: timeZone,
-      slots: picked.map((start) => ({ start, spoken: formatSlotForSpeech(start, timeZone, nowMs) })),
+export const slotsRoutes = new Hono<AppEnv>();
+
+slotsRoutes.use("/api/slots", requireConfigured("calendar"));
+
+slotsRoutes.get("/api/slots", async (c) => {
+  const config = c.get("config");
+  const q = slotsQuerySchema.safeParse(c.req.query());
+  if (!q.success) {
+    const issues = q.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+    throw new AppError(400, "bad_query", issues[0]?.message ?? "invalid query", issues);
+  }
+  const { owner_id: ownerId, horizon_days: horizonDays } = q.data;
+  const timeZone = q.data.timezone ?? config.defaultTimeZone;
+  const eventTypeId = eventTypeForOwner(config, ownerId);
+  const nowMs = clockFor(config)();
+  const { calendar } = businessClients(config, { calendarMs: 1_200 });
+  let starts: string[];
+  try {
+    const slots = await calendar.getSlots(
+      {
+        eventTypeId,
+        start: new Date(nowMs + MIN_NOTICE_MS).toISOString(),
+        end: new Date(nowMs + horizonDays * 86_400_000).toISOString(),
+        timeZone,
+      },
+      AbortSignal.timeout(CALENDAR_BUDGET_MS),
+    );
+    starts = slots.map((s) => s.start);
+  } catch (err) {
+    const timedOut = err instanceof ProviderError && err.status === undefined;
+    c.get("log").warn("calendar availability failed", {
+      ownerId,
+      error: err instanceof Error ? err.message : String(err),
     });
+    if (timedOut) throw new AppError(504, "calendar_timeout", "The calendar did not answer in time");
+    throw new AppError(502, "calendar_unavailable", "The calendar refused the availability request");
+  }
+  const picked = pickSlots(starts, { timeZone, nowMs, count: 2, minNoticeMs: MIN_NOTICE_MS });
+  return c.json({
+    owner_id: ownerId,
+    timezone: timeZone,
+    slots: picked.map((start) => ({ start, spoken: formatSlotForSpeech(start, timeZone, nowMs) })),
   });
+});
