@@ -165,9 +165,7 @@ export const EnvSchema = z.object({
   SLACK_CHANNEL: z.string().default("#inbound-leads"),
 
   ADMIN_TOKEN: optionalSecret,
-  DASHBOARD_PASSWORD: optionalSecret.refine((v) => v === undefined || v.length >= 12, {
-    message: "DASHBOARD_PASSWORD must be at least 12 characters",
-  }),
+  DASHBOARD_PASSWORD: optionalSecret,
 
   TWILIO_FROM_NUMBER: z
     .string()
@@ -224,7 +222,8 @@ export type Need =
   | "crm"
   | "chat"
   | "admin"
-  | "campaignApi";
+  | "campaignApi"
+  | "dashboard";
 
 /** A credential that is missing (outside local development) or malformed: by variable name, never value. */
 export interface CredentialProblem {
@@ -336,6 +335,8 @@ function isLoopback(u: string): boolean {
 export const MIN_BEARER_TOKEN_LENGTH = 24;
 /** Shortest HMAC secret we accept for signing our own tokens or checking Cal.com's webhooks. */
 export const MIN_HMAC_SECRET_LENGTH = 16;
+/** Shortest operator dashboard password. */
+export const MIN_DASHBOARD_PASSWORD_LENGTH = 12;
 
 /** A Twilio Auth Token is 32 hex characters; anything else (an API key secret, a SID) cannot sign. */
 const isTwilioAuthToken = (v: string) => /^[0-9a-fA-F]{32}$/.test(v);
@@ -467,6 +468,13 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
     isBearerToken,
     undefined,
   ).given;
+  const dashboardPassword = check(
+    "dashboard",
+    "DASHBOARD_PASSWORD",
+    e.DASHBOARD_PASSWORD,
+    (v) => v.length >= MIN_DASHBOARD_PASSWORD_LENGTH,
+    undefined,
+  ).given;
   const deepgram = service(
     check("stt", "DEEPGRAM_API_KEY", e.DEEPGRAM_API_KEY, isApiKey, L.deepgram),
     e.DEEPGRAM_BASE_URL,
@@ -555,7 +563,7 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
       : undefined,
     redis,
     adminToken,
-    dashboardPassword: e.DASHBOARD_PASSWORD,
+    dashboardPassword,
     leads: {
       sites: e.LEAD_SITES ?? {},
       rateLimitIpPerMinute: e.LEAD_RATE_LIMIT_IP_PER_MINUTE,

@@ -101,10 +101,19 @@ describe("fail closed outside local development", () => {
   it("names every missing credential a route needs, by variable", () => {
     const problems = parseConfig({}).unconfigured;
     const missing = problems.filter((p) => p.problem === "missing").map((p) => p.variable);
-    for (const v of ["TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID", "CALCOM_WEBHOOK_SECRET", "DEEPGRAM_API_KEY"]) {
+    for (const v of [
+      "TWILIO_AUTH_TOKEN",
+      "TWILIO_ACCOUNT_SID",
+      "CALCOM_WEBHOOK_SECRET",
+      "DEEPGRAM_API_KEY",
+    ]) {
       expect(missing).toContain(v);
     }
-    expect(problems).toContainEqual({ need: "streamToken", variable: "TWILIO_AUTH_TOKEN", problem: "missing" });
+    expect(problems).toContainEqual({
+      need: "streamToken",
+      variable: "TWILIO_AUTH_TOKEN",
+      problem: "missing",
+    });
     expect(Object.values(adapterReport(parseConfig({})))).toContain("unconfigured");
     expect(parseConfig(LOCAL).unconfigured).toEqual([]);
   });
@@ -123,18 +132,27 @@ describe("fail closed outside local development", () => {
     ["CALCOM_WEBHOOK_SECRET", "tiny", "calcomWebhook"],
     ["ADMIN_TOKEN", "adm1n-t0ken", "admin"],
     ["CAMPAIGN_API_TOKEN", "c4mpaign-t0ken", "campaignApi"],
-  ])("refuses a malformed %s even in local development, without failing other routes", (variable, value, need) => {
-    const config = parseConfig({ ...LOCAL, TWILIO_AUTH_TOKEN: TWILIO_TOKEN, [variable]: value });
-    expect(config.unconfigured).toContainEqual({ need, variable, problem: "malformed" });
-    expect(JSON.stringify(config.unconfigured)).not.toContain(value);
-    expect([config.twilio.credential, config.streamTokenSecret, config.calcom.webhookSecret]).not.toContain(value);
-    expect(config.adminToken).not.toBe(value);
-    expect(config.campaignApiToken).not.toBe(value);
-  });
+    ["DASHBOARD_PASSWORD", "pa55w0rd", "dashboard"],
+  ])(
+    "refuses a malformed %s even in local development, without failing other routes",
+    (variable, value, need) => {
+      const config = parseConfig({ ...LOCAL, TWILIO_AUTH_TOKEN: TWILIO_TOKEN, [variable]: value });
+      expect(config.unconfigured).toContainEqual({ need, variable, problem: "malformed" });
+      expect(JSON.stringify(config.unconfigured)).not.toContain(value);
+      expect([config.twilio.credential, config.streamTokenSecret, config.calcom.webhookSecret]).not.toContain(
+        value,
+      );
+      expect(config.adminToken).not.toBe(value);
+      expect(config.campaignApiToken).not.toBe(value);
+      expect(config.dashboardPassword).not.toBe(value);
+    },
+  );
 
   it("logs a refused credential by variable name only", () => {
     const lines: string[] = [];
-    const log = createLogger({}, "debug", (_l, msg, fields) => lines.push(JSON.stringify({ msg, ...fields })));
+    const log = createLogger({}, "debug", (_l, msg, fields) =>
+      lines.push(JSON.stringify({ msg, ...fields })),
+    );
     announceLocalAdapters(parseConfig({ CALCOM_WEBHOOK_SECRET: "leaky-but-short" }), log);
     const text = lines.join("\n");
     expect(text).toContain("CALCOM_WEBHOOK_SECRET");
