@@ -23,6 +23,7 @@ import { slotsRoutes } from "./routes/slots";
 import { transferRoutes } from "./routes/transfer";
 import { twilioRoutes } from "./routes/twilio";
 import { neonConnect } from "./store/neon";
+import { StateStoreUnavailableError } from "./store/upstash-state";
 
 export const app = new Hono<AppEnv>();
 
@@ -62,6 +63,14 @@ app.onError((err, c) => {
     return c.json({ error: { code: "http_error", message: err.message } }, err.status);
   }
   const log = c.get("log") ?? createLogger({ route: c.req.path });
+  if (err instanceof StateStoreUnavailableError) {
+    log.error("state store unavailable", { error: err.cause instanceof Error ? err.cause.name : "unknown" });
+    c.header("retry-after", String(err.retryAfterSeconds));
+    return c.json(
+      { error: { code: "state_unavailable", message: "Temporarily unavailable; retry shortly" } },
+      503,
+    );
+  }
   if (err instanceof ConfigError) {
     // The variable goes to the log; the body says nothing about the deployment's configuration.
     log.error("configuration invalid", { variable: err.variable });

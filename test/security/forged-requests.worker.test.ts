@@ -327,6 +327,23 @@ describe("body-size caps", () => {
   });
 });
 
+describe("Redis down", () => {
+  it("answers a signed booking with 503 and Retry-After, not 500", async () => {
+    const down = {
+      ...SET,
+      UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+      UPSTASH_REDIS_REST_TOKEN: "redis-down-token",
+    };
+    const body = booking(`redis${crypto.randomUUID().replace(/-/g, "").slice(0, 10)}`);
+    const res = await bookingPost(down, body, await computeCalSignature(body, CALCOM_SECRET));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "state_unavailable" } });
+    expect(text).not.toMatch(/127\.0\.0\.1|redis|fetch/i);
+  });
+});
+
 afterAll(() => {
   console.log(
     `forged or replayed requests tried: ${tally.tried}, refused: ${tally.refused}, accepted: ${tally.accepted.length}`,
