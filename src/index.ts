@@ -11,16 +11,19 @@ import { AppError } from "./lib/errors";
 import { createLogger } from "./lib/log";
 import { purgeExpired } from "./privacy/erasure";
 import { adminRoutes } from "./routes/admin";
+import { bodyLimits } from "./routes/body-limits";
 import { bookingRoutes } from "./routes/booking";
 import { campaignRoutes } from "./routes/campaigns";
 import { corsRoutes } from "./routes/cors";
 import { dashboardRoutes } from "./routes/dashboard";
 import { healthRoutes } from "./routes/health";
 import { ingestRoutes } from "./routes/ingest";
+import { requireConfigured } from "./routes/require-config";
 import { slotsRoutes } from "./routes/slots";
 import { transferRoutes } from "./routes/transfer";
 import { twilioRoutes } from "./routes/twilio";
 import { neonConnect } from "./store/neon";
+import { StateStoreUnavailableError } from "./store/upstash-state";
 
 export const app = new Hono<AppEnv>();
 
@@ -32,6 +35,12 @@ app.use(async (c, next) => {
   c.set("log", loggerFor(config, { requestId, route: c.req.path }));
   await next();
 });
+
+// Every body is capped before any route parses it.
+app.use(bodyLimits);
+
+// Fail closed: every Twilio webhook is checked against TWILIO_AUTH_TOKEN, so none is served without it.
+app.use("/twilio/*", requireConfigured("twilio"));
 
 app.route("/", healthRoutes);
 app.route("/", twilioRoutes);
@@ -54,9 +63,18 @@ app.onError((err, c) => {
     return c.json({ error: { code: "http_error", message: err.message } }, err.status);
   }
   const log = c.get("log") ?? createLogger({ route: c.req.path });
+  if (err instanceof StateStoreUnavailableError) {
+    log.error("state store unavailable", { error: err.cause instanceof Error ? err.cause.name : "unknown" });
+    c.header("retry-after", String(err.retryAfterSeconds));
+    return c.json(
+      { error: { code: "state_unavailable", message: "Temporarily unavailable; retry shortly" } },
+      503,
+    );
+  }
   if (err instanceof ConfigError) {
+    // The variable goes to the log; the body says nothing about the deployment's configuration.
     log.error("configuration invalid", { variable: err.variable });
-    return c.json({ error: { code: "config_invalid", message: err.message } }, 500);
+    return c.json({ error: { code: "config_invalid", message: "This service is misconfigured" } }, 503);
   }
   log.error("unhandled error", { error: err.message, name: err.name });
   return c.json({ error: { code: "internal", message: "Internal error" } }, 500);

@@ -138,6 +138,8 @@ export async function runHandlersBench(): Promise<BenchResult[]> {
   ]);
   try {
     const env = {
+      // The emulators accept only their stand-in credentials: chosen explicitly, as npm run dev does.
+      LOCAL_STAND_INS: "true",
       LOG_LEVEL: "error",
       PUBLIC_BASE_URL: "https://agent.example",
       CALCOM_BASE_URL: calcom.url,

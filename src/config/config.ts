@@ -2,6 +2,12 @@
  * Typed configuration: the one place that reads `env`. Parses every variable with zod, decides for
  * each outside service whether the real provider or its local stand-in is used, and fails fast with
  * an error naming the variable when a value is malformed. Secrets are never logged.
+ *
+ * Fail closed: local stand-in credentials are used only when `LOCAL_STAND_INS=true`, which only
+ * `npm run dev` and the tests set. Without it a missing or malformed credential is recorded in
+ * `unconfigured` (by variable name) and the routes that need it answer 503 (see `./require.ts`);
+ * verification secrets are then unguessable random values so nothing can be forged even where a
+ * route forgot to ask.
  */
 import { z } from "zod";
 import { type CarrierOverrides, CarrierOverridesSchema } from "../call/carrier-vad";
@@ -90,6 +96,8 @@ export type LeadSite = z.infer<typeof LeadSiteSchema>;
 
 /** Raw env schema: every variable the Worker reads. Keep `.dev.vars.example` in step with it. */
 export const EnvSchema = z.object({
+  /** `true` only under `npm run dev` and the tests: missing credentials fall back to the emulators' fixed ones. */
+  LOCAL_STAND_INS: z.enum(["true", "false", ""]).default("false"),
   BUILD_VERSION: z.string().default("dev"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   PUBLIC_BASE_URL: url("PUBLIC_BASE_URL").optional(),
@@ -176,9 +184,7 @@ export const EnvSchema = z.object({
   TURNSTILE_BASE_URL: url("TURNSTILE_BASE_URL").default("https://challenges.cloudflare.com"),
 
   ADMIN_TOKEN: optionalSecret,
-  DASHBOARD_PASSWORD: optionalSecret.refine((v) => v === undefined || v.length >= 12, {
-    message: "DASHBOARD_PASSWORD must be at least 12 characters",
-  }),
+  DASHBOARD_PASSWORD: optionalSecret,
 
   TWILIO_FROM_NUMBER: z
     .string()
@@ -222,7 +228,34 @@ export interface ServiceConfig {
   credential: string;
 }
 
+/** What a route may need from configuration; each is provided by one or two variables. */
+export type Need =
+  | "twilio"
+  | "twilioRest"
+  | "streamToken"
+  | "calcomWebhook"
+  | "calendar"
+  | "stt"
+  | "tts"
+  | "llm"
+  | "crm"
+  | "chat"
+  | "admin"
+  | "campaignApi"
+  | "dashboard";
+
+/** A credential that is missing (outside local development) or malformed: by variable name, never value. */
+export interface CredentialProblem {
+  need: Need;
+  variable: string;
+  problem: "missing" | "malformed";
+}
+
 export interface AppConfig {
+  /** Whether missing credentials fall back to the local emulators' fixed ones (`LOCAL_STAND_INS=true`). */
+  localStandIns: boolean;
+  /** Credentials the routes that need them lack; empty when everything is configured. */
+  unconfigured: CredentialProblem[];
   buildVersion: string;
   logLevel: RawEnv["LOG_LEVEL"];
   publicBaseUrl: string | undefined;
@@ -319,15 +352,42 @@ function isLoopback(u: string): boolean {
   }
 }
 
+/** Shortest bearer token an operator may choose (ADMIN_TOKEN, CAMPAIGN_API_TOKEN). */
+export const MIN_BEARER_TOKEN_LENGTH = 24;
+/** Shortest HMAC secret we accept for signing our own tokens or checking Cal.com's webhooks. */
+export const MIN_HMAC_SECRET_LENGTH = 16;
+/** Shortest operator dashboard password. */
+export const MIN_DASHBOARD_PASSWORD_LENGTH = 12;
+
+/** A Twilio Auth Token is 32 hex characters; anything else (an API key secret, a SID) cannot sign. */
+const isTwilioAuthToken = (v: string) => /^[0-9a-fA-F]{32}$/.test(v);
+const isAccountSid = (v: string) => /^AC[0-9a-fA-F]{32}$/.test(v);
+const isApiKey = (v: string) => /^\S+$/.test(v);
+const isHmacSecret = (v: string) => v.length >= MIN_HMAC_SECRET_LENGTH && isApiKey(v);
+const isBearerToken = (v: string) => v.length >= MIN_BEARER_TOKEN_LENGTH && isApiKey(v);
+
+/** A fresh random secret: what a refused credential becomes, so nothing signed with a guess verifies. */
+function unguessable(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A checked credential: `given` is the configured value when well-formed; `use` is what to use. */
+interface Checked {
+  given: string | undefined;
+  use: string;
+}
+
 /**
  * Picks the service's mode and endpoint. With a credential the configured base URL is used (it may
  * still point at a local emulator, then reported as "local"). Without one the service runs on its
  * local stand-in: the same adapter against the base URL (which `npm run dev` points at an emulator)
- * with the emulator's fixed credential.
+ * with the emulator's fixed credential (or, outside local development, an unusable one).
  */
-function service(credential: string | undefined, baseUrl: string, localCredential: string): ServiceConfig {
-  if (credential) return { mode: isLoopback(baseUrl) ? "local" : "real", baseUrl, credential };
-  return { mode: "local", baseUrl, credential: localCredential };
+function service(credential: Checked, baseUrl: string): ServiceConfig {
+  if (credential.given)
+    return { mode: isLoopback(baseUrl) ? "local" : "real", baseUrl, credential: credential.given };
+  return { mode: "local", baseUrl, credential: credential.use };
 }
 
 /** Parse `env` into an `AppConfig`, or throw a `ConfigError` naming the first bad variable. */
@@ -345,12 +405,113 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
   }
   const e = parsed.data;
   const L = LOCAL_CREDENTIALS;
-  const twilioAuth = e.TWILIO_AUTH_TOKEN;
-  const twilio = service(twilioAuth, e.TWILIO_API_BASE_URL, L.twilioAuthToken);
-  const calcom = service(e.CALCOM_API_KEY, e.CALCOM_BASE_URL, L.calcom);
+  const localStandIns = e.LOCAL_STAND_INS === "true";
+  const unconfigured: CredentialProblem[] = [];
+  /**
+   * A well-formed credential is used as given. A missing one becomes the emulator's stand-in only in
+   * local development; otherwise (and whenever malformed) it is recorded as a problem and replaced by
+   * an unguessable value.
+   */
+  const check = (
+    need: Need,
+    variable: string,
+    value: string | undefined,
+    valid: (v: string) => boolean,
+    standIn: string | undefined,
+  ): Checked => {
+    if (value !== undefined && valid(value)) return { given: value, use: value };
+    if (value === undefined && localStandIns && standIn !== undefined)
+      return { given: undefined, use: standIn };
+    if (value !== undefined || standIn !== undefined) {
+      unconfigured.push({ need, variable, problem: value === undefined ? "missing" : "malformed" });
+    }
+    return { given: undefined, use: unguessable() };
+  };
+  const twilioAuth = check(
+    "twilio",
+    "TWILIO_AUTH_TOKEN",
+    e.TWILIO_AUTH_TOKEN,
+    isTwilioAuthToken,
+    L.twilioAuthToken,
+  );
+  const twilio = service(twilioAuth, e.TWILIO_API_BASE_URL);
+  const accountSid = check(
+    "twilioRest",
+    "TWILIO_ACCOUNT_SID",
+    e.TWILIO_ACCOUNT_SID,
+    isAccountSid,
+    L.twilioAccountSid,
+  );
+  // Stream and transfer tokens are signed with STREAM_TOKEN_SECRET, else with the Twilio Auth Token.
+  let streamTokenSecret: string;
+  if (e.STREAM_TOKEN_SECRET !== undefined) {
+    streamTokenSecret = check(
+      "streamToken",
+      "STREAM_TOKEN_SECRET",
+      e.STREAM_TOKEN_SECRET,
+      isHmacSecret,
+      undefined,
+    ).use;
+  } else {
+    streamTokenSecret = twilioAuth.use;
+    const twilioProblem = unconfigured.find((p) => p.need === "twilio");
+    if (twilioProblem) unconfigured.push({ ...twilioProblem, need: "streamToken" });
+  }
+  const calcomWebhookSecret = check(
+    "calcomWebhook",
+    "CALCOM_WEBHOOK_SECRET",
+    e.CALCOM_WEBHOOK_SECRET,
+    isHmacSecret,
+    L.calcomWebhook,
+  );
+  const calcom = service(
+    check("calendar", "CALCOM_API_KEY", e.CALCOM_API_KEY, isApiKey, L.calcom),
+    e.CALCOM_BASE_URL,
+  );
   const slackCredential = e.SLACK_BOT_TOKEN ?? (e.SLACK_WEBHOOK_URL ? "webhook" : undefined);
-  const slack = service(slackCredential, e.SLACK_BASE_URL, L.slack);
+  const slack = service(
+    check(
+      "chat",
+      e.SLACK_BOT_TOKEN ? "SLACK_BOT_TOKEN" : "SLACK_WEBHOOK_URL",
+      slackCredential,
+      isApiKey,
+      L.slack,
+    ),
+    e.SLACK_BASE_URL,
+  );
   const localSlackWebhook = `${slack.baseUrl}/services/T000LOCAL/B000LOCAL/local`;
+  // Operator tokens have no stand-in: unset closes their routes (403), too short refuses them (503).
+  const adminToken = check("admin", "ADMIN_TOKEN", e.ADMIN_TOKEN, isBearerToken, undefined).given;
+  const campaignApiToken = check(
+    "campaignApi",
+    "CAMPAIGN_API_TOKEN",
+    e.CAMPAIGN_API_TOKEN,
+    isBearerToken,
+    undefined,
+  ).given;
+  const dashboardPassword = check(
+    "dashboard",
+    "DASHBOARD_PASSWORD",
+    e.DASHBOARD_PASSWORD,
+    (v) => v.length >= MIN_DASHBOARD_PASSWORD_LENGTH,
+    undefined,
+  ).given;
+  const deepgram = service(
+    check("stt", "DEEPGRAM_API_KEY", e.DEEPGRAM_API_KEY, isApiKey, L.deepgram),
+    e.DEEPGRAM_BASE_URL,
+  );
+  const elevenlabs = service(
+    check("tts", "ELEVENLABS_API_KEY", e.ELEVENLABS_API_KEY, isApiKey, L.elevenlabs),
+    e.ELEVENLABS_BASE_URL,
+  );
+  const openai = service(
+    check("llm", "OPENAI_API_KEY", e.OPENAI_API_KEY, isApiKey, L.openai),
+    e.OPENAI_BASE_URL,
+  );
+  const hubspot = service(
+    check("crm", "HUBSPOT_ACCESS_TOKEN", e.HUBSPOT_ACCESS_TOKEN, isApiKey, L.hubspot),
+    e.HUBSPOT_BASE_URL,
+  );
 
   let redis: AppConfig["redis"];
   if (e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN) {
@@ -364,23 +525,25 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
   }
 
   return {
+    localStandIns,
+    unconfigured,
     buildVersion: e.BUILD_VERSION,
     logLevel: e.LOG_LEVEL,
     publicBaseUrl: e.PUBLIC_BASE_URL,
-    streamTokenSecret: e.STREAM_TOKEN_SECRET ?? twilio.credential,
+    streamTokenSecret,
     streamTokenTtlMs: e.STREAM_TOKEN_TTL_MS,
     maxCallDurationMs: e.MAX_CALL_DURATION_MS,
     defaultFlow: e.DEFAULT_FLOW,
     defaultTimeZone: e.DEFAULT_TIMEZONE,
     carrierVad: e.VAD_CARRIER_OVERRIDES,
     retentionDays: e.RETENTION_DAYS,
-    twilio: { ...twilio, accountSid: e.TWILIO_ACCOUNT_SID ?? L.twilioAccountSid },
+    twilio: { ...twilio, accountSid: accountSid.use },
     deepgram: {
-      ...service(e.DEEPGRAM_API_KEY, e.DEEPGRAM_BASE_URL, L.deepgram),
+      ...deepgram,
       model: e.DEEPGRAM_MODEL,
     },
     elevenlabs: {
-      ...service(e.ELEVENLABS_API_KEY, e.ELEVENLABS_BASE_URL, L.elevenlabs),
+      ...elevenlabs,
       voiceId: e.ELEVENLABS_VOICE_ID,
       modelId: e.ELEVENLABS_MODEL_ID,
     },
@@ -395,7 +558,7 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
       ? { apiKey: e.GOOGLE_STT_API_KEY, baseUrl: e.GOOGLE_STT_BASE_URL }
       : undefined,
     openai: {
-      ...service(e.OPENAI_API_KEY, e.OPENAI_BASE_URL, L.openai),
+      ...openai,
       model: e.OPENAI_MODEL,
       reasoningModel: e.OPENAI_REASONING_MODEL,
       timeoutMs: e.LLM_TIMEOUT_MS,
@@ -405,10 +568,10 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
     calcom: {
       ...calcom,
       eventTypeId: e.CALCOM_EVENT_TYPE_ID,
-      webhookSecret: e.CALCOM_WEBHOOK_SECRET ?? L.calcomWebhook,
+      webhookSecret: calcomWebhookSecret.use,
     },
     hubspot: {
-      ...service(e.HUBSPOT_ACCESS_TOKEN, e.HUBSPOT_BASE_URL, L.hubspot),
+      ...hubspot,
       portalId: e.HUBSPOT_PORTAL_ID,
     },
     slack: { ...slack, webhookUrl: e.SLACK_WEBHOOK_URL ?? localSlackWebhook, channel: e.SLACK_CHANNEL },
@@ -420,8 +583,8 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
         }
       : undefined,
     redis,
-    adminToken: e.ADMIN_TOKEN,
-    dashboardPassword: e.DASHBOARD_PASSWORD,
+    adminToken,
+    dashboardPassword,
     leads: {
       sites: e.LEAD_SITES ?? {},
       rateLimitIpPerMinute: e.LEAD_RATE_LIMIT_IP_PER_MINUTE,
@@ -433,7 +596,7 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
     },
     calcomOwners: e.CALCOM_OWNER_EVENT_TYPES ?? {},
     clockOverrideMs: e.ALLOW_CLOCK_OVERRIDE === "true" ? e.CLOCK_OVERRIDE_MS : undefined,
-    campaignApiToken: e.CAMPAIGN_API_TOKEN,
+    campaignApiToken,
     transfer: { handoffNumber: e.HANDOFF_NUMBER, timeoutSeconds: e.TRANSFER_TIMEOUT_SECONDS },
   };
 }
@@ -456,16 +619,21 @@ function llmFallbackModels(configured: string, fast: string, reasoning: string):
   return out;
 }
 
-/** Which adapter each port uses, with no secrets: the body of `GET /healthz`. */
-export function adapterReport(config: AppConfig): Record<string, AdapterMode | "none"> {
+/** What `adapterReport` says of a port: its adapter, no store configured, or refused for a credential. */
+export type PortReport = AdapterMode | "none" | "unconfigured";
+
+/** Which adapter each port uses, with no secrets: the admin view of `GET /healthz`. */
+export function adapterReport(config: AppConfig): Record<string, PortReport> {
+  const refused = new Set(config.unconfigured.map((p) => p.need));
+  const port = (mode: AdapterMode, need: Need): PortReport => (refused.has(need) ? "unconfigured" : mode);
   return {
-    telephony: config.twilio.mode,
-    stt: config.deepgram.mode,
-    tts: config.elevenlabs.mode,
-    llm: config.openai.mode,
-    calendar: config.calcom.mode,
-    crm: config.hubspot.mode,
-    chat: config.slack.mode,
+    telephony: port(config.twilio.mode, "twilio"),
+    stt: port(config.deepgram.mode, "stt"),
+    tts: port(config.elevenlabs.mode, "tts"),
+    llm: port(config.openai.mode, "llm"),
+    calendar: port(config.calcom.mode, "calendar"),
+    crm: port(config.hubspot.mode, "crm"),
+    chat: port(config.slack.mode, "chat"),
     eventStore: config.database?.mode ?? "none",
     callState: config.redis.mode,
   };
@@ -473,11 +641,20 @@ export function adapterReport(config: AppConfig): Record<string, AdapterMode | "
 
 const announced = new Set<string>();
 
-/** Log once per isolate, by service name only, which services run on their local stand-ins. */
+/**
+ * Log once per isolate, by service and variable name only, which services run on their local
+ * stand-ins and which credentials are missing or malformed (their routes answer 503).
+ */
 export function announceLocalAdapters(config: AppConfig, log: Logger): void {
   for (const [port, mode] of Object.entries(adapterReport(config))) {
-    if (mode === "real" || announced.has(port)) continue;
+    if (mode === "real" || mode === "unconfigured" || announced.has(port)) continue;
     announced.add(port);
     log.info("using local adapter", { port, mode });
+  }
+  for (const { need, variable, problem } of config.unconfigured) {
+    const key = `${need}:${variable}:${problem}`;
+    if (announced.has(key)) continue;
+    announced.add(key);
+    log.error("credential missing or malformed: routes that need it answer 503", { need, variable, problem });
   }
 }

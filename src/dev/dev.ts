@@ -46,12 +46,18 @@ function row(what: string, where: string): string {
   return `  ${what.padEnd(26)} ${where}`;
 }
 
-async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<unknown> {
+async function waitForHealth(
+  url: string,
+  adminToken: string,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<unknown> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
     try {
-      const res = await fetch(url);
+      // The adapter table is shown only to the admin token.
+      const res = await fetch(url, { headers: { authorization: `Bearer ${adminToken}` } });
       if (res.ok) return await res.json();
     } catch {
       // not up yet
@@ -177,7 +183,7 @@ async function main(): Promise<void> {
     }
   });
 
-  const health = await waitForHealth(`http://${HOST}:${PORT}/healthz`, wrangler, 90_000);
+  const health = await waitForHealth(`http://${HOST}:${PORT}/healthz`, adminToken, wrangler, 90_000);
   // Where things run, for tools such as the call simulator (removed again on exit).
   writeFileSync(
     STACK_FILE,

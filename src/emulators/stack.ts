@@ -83,6 +83,9 @@ export async function startEmulatorStack(options: EmulatorStackOptions = {}): Pr
     turnstile: turnstile.url,
   };
   const env: Record<string, string> = {
+    // The explicit choice of local stand-in credentials: only the emulator stack (npm run dev, the
+    // tests, the Node harnesses) sets it; a deployed Worker without it fails closed.
+    LOCAL_STAND_INS: "true",
     TWILIO_API_BASE_URL: urls.twilio,
     DEEPGRAM_BASE_URL: urls.deepgram.replace(/^http/, "ws"),
     ELEVENLABS_BASE_URL: urls.elevenlabs,

@@ -21,6 +21,7 @@ import { cacheableLines } from "../tts-cache/lines";
 import { encodeRenderEvent } from "../tts-cache/progress";
 import { r2UtteranceStore } from "../tts-cache/r2-store";
 import { groupByKey, renderMissing } from "../tts-cache/render";
+import { requireConfigured } from "./require-config";
 
 const FlowQuery = z.object({ flow: z.string().regex(/^[a-z0-9-]{1,64}$/, "flow must be a flow id") });
 
@@ -50,6 +51,7 @@ function flowOr404(id: string): Flow {
 
 export const adminRoutes = new Hono<AppEnv>();
 
+adminRoutes.use("/admin/*", requireConfigured("admin"));
 adminRoutes.use("/admin/*", async (c, next) => {
   const token = c.get("config").adminToken;
   if (token === undefined) {

@@ -22,6 +22,7 @@ import { type EdgePorts, edgePortsFor } from "../lead/edge-ports";
 import { type BookingRecord, type BookingWrite, recordBooking } from "../lead/records";
 import { AppError } from "../lib/errors";
 import type { Logger } from "../lib/log";
+import { requireConfigured } from "./require-config";
 
 /** Largest webhook body accepted (Cal.com bookings are a few KB). */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -144,7 +145,11 @@ function logOutcome(log: Logger, fields: Record<string, unknown>, failed: boolea
   else log.info("booking webhook handled", fields);
 }
 
-export const bookingRoutes = new Hono<AppEnv>().post("/webhooks/booking", async (c) => {
+export const bookingRoutes = new Hono<AppEnv>();
+
+bookingRoutes.use("/webhooks/booking", requireConfigured("calcomWebhook"));
+
+bookingRoutes.post("/webhooks/booking", async (c) => {
   const config = c.get("config");
   const log = c.get("log");
   const raw = await verifiedBody(c.req, config);
@@ -187,7 +192,13 @@ export const bookingRoutes = new Hono<AppEnv>().post("/webhooks/booking", async 
   );
   c.executionCtx.waitUntil(persistAudit(clients.db, audit.events(), log));
   const failed = db.status === "rejected" || crm.status === "rejected";
-  logOutcome(log, { uid: record.uid, trigger: record.trigger, db: dbOutcome, crm: crmOutcome }, failed);
+  // Downstream error messages go to the log only: the body never echoes internal errors.
+  const reasons = failed ? { dbError: reasonOf(db), crmError: reasonOf(crm) } : {};
+  logOutcome(
+    log,
+    { uid: record.uid, trigger: record.trigger, db: dbOutcome, crm: crmOutcome, ...reasons },
+    failed,
+  );
   const body = {
     uid: record.uid,
     trigger: record.trigger,
@@ -204,7 +215,6 @@ export const bookingRoutes = new Hono<AppEnv>().post("/webhooks/booking", async 
         ok: false,
         ...body,
         error: { code: "partial_failure", message: "A downstream write failed; retry the delivery" },
-        failures: { db: reasonOf(db), crm: reasonOf(crm) },
       },
       502,
     );

@@ -22,6 +22,7 @@ import type { Logger } from "../lib/log";
 import { neonConnect } from "../store/neon";
 import type { SqlSession } from "../store/sql-client";
 import { AmdParams, StatusParams, signedTwilioForm } from "../telephony/twilio-webhook";
+import { requireConfigured } from "./require-config";
 
 const invalidBody = (result: {
   success: boolean;
@@ -95,8 +96,10 @@ const requireToken: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-campaignRoutes.use("/api/campaigns", requireToken);
-campaignRoutes.use("/api/campaigns/*", requireToken);
+// A campaign dials through Twilio's REST API: refused up front when its credentials are not configured.
+const configured = requireConfigured("campaignApi", "twilio", "twilioRest");
+campaignRoutes.use("/api/campaigns", configured, requireToken);
+campaignRoutes.use("/api/campaigns/*", configured, requireToken);
 
 campaignRoutes
   .post("/api/campaigns", zValidator("json", CampaignInputSchema, invalidBody), async (c) => {

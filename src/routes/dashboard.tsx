@@ -36,6 +36,7 @@ import { loadEvents } from "../qa/scorecard-store";
 import { assembleTranscript, transcriptToVtt } from "../qa/transcript";
 import { neonConnect } from "../store/neon";
 import type { SqlSession } from "../store/sql-client";
+import { requireConfigured } from "./require-config";
 
 const CALL_SID = /^[A-Za-z0-9_-]{1,64}$/;
 const PAGE_SIZE = 50;
@@ -161,8 +162,9 @@ export function parseRange(
 
 export const dashboardRoutes = new Hono<AppEnv>();
 
-dashboardRoutes.use("/dashboard", guard);
-dashboardRoutes.use("/dashboard/*", guard);
+// A password too short to trust refuses the dashboard (503) rather than opening it.
+dashboardRoutes.use("/dashboard", requireConfigured("dashboard"), guard);
+dashboardRoutes.use("/dashboard/*", requireConfigured("dashboard"), guard);
 
 async function guard(c: Ctx, next: () => Promise<void>): Promise<Response | undefined> {
   const password = c.get("config").dashboardPassword;

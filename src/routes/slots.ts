@@ -12,6 +12,7 @@ import { isValidTimeZone } from "../integrations/lead";
 import { pickSlots } from "../integrations/slots";
 import { businessClients, clockFor } from "../lead/clients";
 import { AppError, ProviderError } from "../lib/errors";
+import { requireConfigured } from "./require-config";
 
 /** Budget for the calendar, inside the 2 s answer. */
 const CALENDAR_BUDGET_MS = 1_700;
@@ -44,7 +45,11 @@ export function eventTypeForOwner(config: AppConfig, ownerId: string): number {
   return id;
 }
 
-export const slotsRoutes = new Hono<AppEnv>().get("/api/slots", async (c) => {
+export const slotsRoutes = new Hono<AppEnv>();
+
+slotsRoutes.use("/api/slots", requireConfigured("calendar"));
+
+slotsRoutes.get("/api/slots", async (c) => {
   const config = c.get("config");
   const q = slotsQuerySchema.safeParse(c.req.query());
   if (!q.success) {

@@ -12,6 +12,7 @@ import { transferEndedTwiml, transferUnavailableTwiml, whisperTwiml } from "../c
 import { resumeCallbackUrl, UNANSWERED_AGENT_STATUSES } from "../campaign/warm-transfer";
 import type { AppConfig } from "../config/config";
 import { CALL_SID, publicUrl, signedTwilioForm } from "../telephony/twilio-webhook";
+import { requireConfigured } from "./require-config";
 
 const CallForm = z.object({ CallSid: z.string().regex(CALL_SID) });
 const StatusForm = CallForm.extend({ CallStatus: z.string().min(1) });
@@ -33,6 +34,7 @@ function legMaxAgeMs(config: AppConfig): number {
 }
 
 export const transferRoutes = new Hono<AppEnv>()
+  .use("/twilio/transfer/*", requireConfigured("twilio", "twilioRest", "streamToken"))
   .post("/twilio/transfer/whisper", async (c) => {
     const config = c.get("config");
     await signedTwilioForm(config, c.req, CallForm);

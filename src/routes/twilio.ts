@@ -11,6 +11,7 @@ import { AppError } from "../lib/errors";
 import { mintStreamToken } from "../telephony/stream-token";
 import { AmdParams, CALL_SID, publicUrl, StatusParams, signedTwilioForm } from "../telephony/twilio-webhook";
 import { connectStreamTwiml } from "../telephony/twiml";
+import { requireConfigured } from "./require-config";
 
 const VoiceParams = z.object({
   CallSid: z.string().regex(CALL_SID, "CallSid must be CA followed by 32 hex characters"),
@@ -27,6 +28,10 @@ function flowVars(url: URL): Record<string, string> {
 }
 
 export const twilioRoutes = new Hono<AppEnv>()
+  // Fail closed (every /twilio/* route also needs TWILIO_AUTH_TOKEN: src/index.ts): no call starts
+  // without its providers and stream-token secret, no media upgrade without a signature secret.
+  .use("/twilio/voice", requireConfigured("twilio", "streamToken", "stt", "tts", "llm"))
+  .use("/media/:callSid", requireConfigured("twilio", "streamToken"))
   .post("/twilio/voice", async (c) => {
     const config = c.get("config");
     const params = await signedTwilioForm(c.get("config"), c.req, VoiceParams);

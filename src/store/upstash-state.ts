@@ -18,12 +18,42 @@ export interface UpstashConfig {
   token: string;
 }
 
+/** Longest one Redis command may take before it fails (Upstash answers in a few ms when healthy). */
+export const UPSTASH_TIMEOUT_MS = 1_000;
+/** What a request refused because Redis is down tells the client to wait before retrying. */
+export const STATE_RETRY_AFTER_SECONDS = 5;
+
+/** Redis did not answer, answered an error, or timed out: the HTTP layer answers 503 with `Retry-After`. */
+export class StateStoreUnavailableError extends Error {
+  readonly retryAfterSeconds = STATE_RETRY_AFTER_SECONDS;
+  constructor(cause: unknown) {
+    super("The shared state store is unavailable", { cause });
+    this.name = "StateStoreUnavailableError";
+  }
+}
+
 /**
- * A client with base64 responses (the SDK default, binary-safe) and no automatic retries, because every
- * caller is off the hot path and retries at its own level (waitUntil, alarm).
+ * A client with base64 responses (the SDK default, binary-safe), no automatic retries (every caller
+ * is off the hot path and retries at its own level: waitUntil, alarm), a timeout per command (a
+ * fresh signal per request, so the SDK throws instead of returning the abort reason as a result),
+ * and every failure surfaced as a `StateStoreUnavailableError`.
  */
-export function createUpstashClient(config: UpstashConfig): Redis {
-  return new Redis({ url: config.url, token: config.token, responseEncoding: "base64", retry: false });
+export function createUpstashClient(config: UpstashConfig, timeoutMs = UPSTASH_TIMEOUT_MS): Redis {
+  const redis = new Redis({
+    url: config.url,
+    token: config.token,
+    responseEncoding: "base64",
+    retry: false,
+    signal: () => AbortSignal.timeout(timeoutMs),
+  });
+  redis.use(async (req, next) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      throw new StateStoreUnavailableError(err);
+    }
+  });
+  return redis;
 }
 
 /** Call-state mirror: `SET call:<sid> <json> EX <ttl>` on every transition. */

@@ -1,10 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { adapterReport, announceLocalAdapters, ConfigError, parseConfig } from "../../src/config/config";
+import {
+  adapterReport,
+  announceLocalAdapters,
+  ConfigError,
+  LOCAL_CREDENTIALS,
+  parseConfig,
+} from "../../src/config/config";
 import { createLogger } from "../../src/lib/log";
 
+/** What `npm run dev` and the tests set: missing credentials fall back to the emulators' ones. */
+const LOCAL = { LOCAL_STAND_INS: "true" };
+
 describe("parseConfig", () => {
-  it("selects local adapters when credentials are missing", () => {
-    const config = parseConfig({});
+  it("selects local adapters when credentials are missing in local development", () => {
+    const config = parseConfig(LOCAL);
     expect(Object.values(adapterReport(config))).toEqual([
       "local",
       "local",
@@ -20,7 +29,7 @@ describe("parseConfig", () => {
   });
 
   it("uses the real provider when its credential is set", () => {
-    const config = parseConfig({ DEEPGRAM_API_KEY: "dg_secret", OPENAI_API_KEY: "sk-x" });
+    const config = parseConfig({ ...LOCAL, DEEPGRAM_API_KEY: "dg_secret", OPENAI_API_KEY: "sk-x" });
     expect(config.deepgram).toMatchObject({ mode: "real", credential: "dg_secret" });
     expect(config.openai.mode).toBe("real");
     expect(config.elevenlabs.mode).toBe("local");
@@ -64,12 +73,90 @@ describe("parseConfig", () => {
     const log = createLogger({}, "debug", (_l, msg, fields) =>
       lines.push(JSON.stringify({ msg, ...fields })),
     );
-    const config = parseConfig({ OPENAI_API_KEY: "sk-very-secret" });
+    const config = parseConfig({ ...LOCAL, OPENAI_API_KEY: "sk-very-secret" });
     announceLocalAdapters(config, log);
     announceLocalAdapters(config, log);
     expect(lines.length).toBe(8);
     expect(lines.join("\n")).not.toContain("sk-very-secret");
     expect(lines.join("\n")).not.toContain("llm");
+  });
+});
+
+describe("fail closed outside local development", () => {
+  const TWILIO_TOKEN = "0123456789abcdef0123456789abcdef";
+
+  it("never falls back to the public stand-in credentials without LOCAL_STAND_INS=true", () => {
+    for (const env of [{}, { LOCAL_STAND_INS: "false" }, { LOCAL_STAND_INS: "" }]) {
+      const config = parseConfig(env);
+      expect(config.localStandIns).toBe(false);
+      const values = Object.values(LOCAL_CREDENTIALS) as string[];
+      expect(values).not.toContain(config.twilio.credential);
+      expect(values).not.toContain(config.streamTokenSecret);
+      expect(values).not.toContain(config.calcom.webhookSecret);
+      expect(config.twilio.credential).toMatch(/^[0-9a-f]{64}$/);
+      expect(parseConfig(env).twilio.credential).not.toBe(config.twilio.credential);
+    }
+  });
+
+  it("names every missing credential a route needs, by variable", () => {
+    const problems = parseConfig({}).unconfigured;
+    const missing = problems.filter((p) => p.problem === "missing").map((p) => p.variable);
+    for (const v of [
+      "TWILIO_AUTH_TOKEN",
+      "TWILIO_ACCOUNT_SID",
+      "CALCOM_WEBHOOK_SECRET",
+      "DEEPGRAM_API_KEY",
+    ]) {
+      expect(missing).toContain(v);
+    }
+    expect(problems).toContainEqual({
+      need: "streamToken",
+      variable: "TWILIO_AUTH_TOKEN",
+      problem: "missing",
+    });
+    expect(Object.values(adapterReport(parseConfig({})))).toContain("unconfigured");
+    expect(parseConfig(LOCAL).unconfigured).toEqual([]);
+  });
+
+  it("uses a well-formed credential as given and signs stream tokens with it", () => {
+    const config = parseConfig({ TWILIO_AUTH_TOKEN: TWILIO_TOKEN });
+    expect(config.twilio.credential).toBe(TWILIO_TOKEN);
+    expect(config.streamTokenSecret).toBe(TWILIO_TOKEN);
+    expect(config.unconfigured.filter((p) => p.need === "twilio" || p.need === "streamToken")).toEqual([]);
+  });
+
+  it.each([
+    ["TWILIO_AUTH_TOKEN", "SKnotanauthtoken", "twilio"],
+    ["TWILIO_ACCOUNT_SID", "AC123", "twilioRest"],
+    ["STREAM_TOKEN_SECRET", "short", "streamToken"],
+    ["CALCOM_WEBHOOK_SECRET", "tiny", "calcomWebhook"],
+    ["ADMIN_TOKEN", "adm1n-t0ken", "admin"],
+    ["CAMPAIGN_API_TOKEN", "c4mpaign-t0ken", "campaignApi"],
+    ["DASHBOARD_PASSWORD", "pa55w0rd", "dashboard"],
+  ])(
+    "refuses a malformed %s even in local development, without failing other routes",
+    (variable, value, need) => {
+      const config = parseConfig({ ...LOCAL, TWILIO_AUTH_TOKEN: TWILIO_TOKEN, [variable]: value });
+      expect(config.unconfigured).toContainEqual({ need, variable, problem: "malformed" });
+      expect(JSON.stringify(config.unconfigured)).not.toContain(value);
+      expect([config.twilio.credential, config.streamTokenSecret, config.calcom.webhookSecret]).not.toContain(
+        value,
+      );
+      expect(config.adminToken).not.toBe(value);
+      expect(config.campaignApiToken).not.toBe(value);
+      expect(config.dashboardPassword).not.toBe(value);
+    },
+  );
+
+  it("logs a refused credential by variable name only", () => {
+    const lines: string[] = [];
+    const log = createLogger({}, "debug", (_l, msg, fields) =>
+      lines.push(JSON.stringify({ msg, ...fields })),
+    );
+    announceLocalAdapters(parseConfig({ CALCOM_WEBHOOK_SECRET: "leaky-but-short" }), log);
+    const text = lines.join("\n");
+    expect(text).toContain("CALCOM_WEBHOOK_SECRET");
+    expect(text).not.toContain("leaky-but-short");
   });
 });
 

@@ -6,7 +6,7 @@ import { computeTwilioSignature } from "../../src/integrations/twilio-signature"
 import { durableObjectEdgePorts, type EdgeStateNamespace } from "../../src/lead/edge-ports";
 import { callApp, emulatorState, sql, testBindings } from "./business-support";
 
-const TOKEN = "campaign-test-token";
+const TOKEN = "campaign-test-token-0123456789";
 const bindings = () => testBindings({ CAMPAIGN_API_TOKEN: TOKEN });
 const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 
