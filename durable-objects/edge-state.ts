@@ -1,6 +1,6 @@
 /**
  * EdgeState: the embedded stand-in for Redis at the edge (webhook claims, rate limits, idempotent
- * responses, the do-not-call set) when Upstash is not configured. SQLite-backed; the logic lives in
+ * responses, the do-not-call set, dashboard session epochs) when Upstash is not configured. SQLite-backed; the logic lives in
  * src/lead/edge-store.ts and this class only adds RPC and an hourly alarm that sweeps expired keys.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -8,6 +8,7 @@ import {
   type EdgeStateRpc,
   EdgeStoreCore,
   type ReplayLookup,
+  type SessionEpoch,
   type StoredResponse,
 } from "../src/lead/edge-store";
 import type { RateLimitResult } from "../src/store/call-state";
@@ -45,6 +46,10 @@ export class EdgeState extends DurableObject<Env> implements EdgeStateRpc {
     return result;
   }
 
+  async resetLimit(key: string, windowSeconds: number): Promise<void> {
+    await this.core.resetLimit(key, windowSeconds);
+  }
+
   async beginReplay(key: string, pendingTtlSeconds: number): Promise<ReplayLookup> {
     const found = await this.core.beginReplay(key, pendingTtlSeconds);
     if (found.state === "new") await this.scheduleSweep();
@@ -65,6 +70,14 @@ export class EdgeState extends DurableObject<Env> implements EdgeStateRpc {
 
   async addSuppression(phone: string, source: string): Promise<void> {
     await this.core.addSuppression(phone, source);
+  }
+
+  async sessionEpoch(name: string): Promise<SessionEpoch> {
+    return this.core.sessionEpoch(name);
+  }
+
+  async rotateSessionEpoch(name: string): Promise<SessionEpoch> {
+    return this.core.rotateSessionEpoch(name);
   }
 
   override async alarm(): Promise<void> {

@@ -12,8 +12,7 @@ import { startHubspotEmulator } from "../emulators/hubspot";
 import { startSlackEmulator } from "../emulators/slack";
 import { startTwilioEmulator } from "../emulators/twilio";
 import { computeCalSignature } from "../integrations/calcom";
-import type { EdgeStateNamespace } from "../lead/edge-ports";
-import { EdgeStoreCore, memoryEdgeStorage } from "../lead/edge-store";
+import { memoryEdgeNamespace } from "../lead/edge-ports";
 import { AppError } from "../lib/errors";
 import { bookingRoutes } from "../routes/booking";
 import { corsRoutes } from "../routes/cors";
@@ -36,23 +35,6 @@ const SITE_ORIGIN = "https://www.bench.example";
 function p95(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))] ?? 0;
-}
-
-/** In-memory stand-in for the EDGE_STATE namespace: one store per name, like one Durable Object per name. */
-function memoryEdgeNamespace(): EdgeStateNamespace {
-  const stores = new Map<string, EdgeStoreCore>();
-  return {
-    idFromName: (name) => ({ toString: () => name, name }) as unknown as DurableObjectId,
-    get: (id) => {
-      const name = id.toString();
-      let store = stores.get(name);
-      if (store === undefined) {
-        store = new EdgeStoreCore(memoryEdgeStorage());
-        stores.set(name, store);
-      }
-      return store;
-    },
-  };
 }
 
 /** The Worker's middleware and error mapping around the business route groups. */

@@ -1,13 +1,21 @@
 /**
  * The edge-state ports the public endpoints use (claims with release, rate limits, replayable
- * responses, the do-not-call set) and the choice of adapter: Upstash Redis when configured,
+ * responses, the do-not-call set, the dashboard's session epochs) and the choice of adapter: Upstash Redis when configured,
  * otherwise the `EdgeState` Durable Object, sharded by key so no single instance is hot.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { AppConfig } from "../config/config";
 import type { IdempotencyStore, RateLimiter } from "../store/call-state";
 import { createUpstashClient, UpstashIdempotencyStore, UpstashRateLimiter } from "../store/upstash-state";
-import type { EdgeStateRpc, ReplayLookup, StoredResponse } from "./edge-store";
+import {
+  type EdgeStateRpc,
+  EdgeStoreCore,
+  memoryEdgeStorage,
+  type ReplayLookup,
+  randomEpochSecret,
+  type SessionEpoch,
+  type StoredResponse,
+} from "./edge-store";
 
 /** Claims that can be given back when the work they guarded failed, so a retry may try again. */
 export interface ClaimStore extends IdempotencyStore {
@@ -27,12 +35,24 @@ export interface SuppressionSet {
   add(phone: string, source: string): Promise<void>;
 }
 
+/** Fixed windows that can also be cleared, so a counter of failures starts over after a success. */
+export interface ResettableRateLimiter extends RateLimiter {
+  reset(key: string, windowSeconds: number): Promise<void>;
+}
+
+/** Sign-in epochs by name (see `SessionEpoch`): read on every signed-in request, rotated on sign-out. */
+export interface SessionEpochs {
+  current(name: string): Promise<SessionEpoch>;
+  rotate(name: string): Promise<SessionEpoch>;
+}
+
 /** Everything the public endpoints keep at the edge. */
 export interface EdgePorts {
   claims: ClaimStore;
-  limiter: RateLimiter;
+  limiter: ResettableRateLimiter;
   replays: ReplayStore;
   suppressions: SuppressionSet;
+  sessions: SessionEpochs;
 }
 
 /** The part of a Durable Object namespace used here (the real binding or the bench's stand-in). */
@@ -63,7 +83,10 @@ export function durableObjectEdgePorts(ns: EdgeStateNamespace): EdgePorts {
       claim: (key, ttl) => shard(key).claim(key, ttl),
       release: (key) => shard(key).release(key),
     },
-    limiter: { limit: (key, max, windowSeconds) => shard(key).limit(key, max, windowSeconds) },
+    limiter: {
+      limit: (key, max, windowSeconds) => shard(key).limit(key, max, windowSeconds),
+      reset: (key, windowSeconds) => shard(key).resetLimit(key, windowSeconds),
+    },
     replays: {
       begin: (key, ttl) => shard(key).beginReplay(key, ttl),
       complete: (key, response, ttl) => shard(key).completeReplay(key, response, ttl),
@@ -73,8 +96,39 @@ export function durableObjectEdgePorts(ns: EdgeStateNamespace): EdgePorts {
       has: (phone) => dnc().isSuppressed(phone),
       add: (phone, source) => dnc().addSuppression(phone, source),
     },
+    sessions: {
+      current: (name) => shard(`epoch:${name}`).sessionEpoch(name),
+      rotate: (name) => shard(`epoch:${name}`).rotateSessionEpoch(name),
+    },
   };
 }
+
+/**
+ * An in-memory stand-in for the EDGE_STATE namespace, one store per name like one Durable Object per
+ * name: for Node harnesses (bench, the standalone dashboard) that have no workerd.
+ */
+export function memoryEdgeNamespace(): EdgeStateNamespace {
+  const stores = new Map<string, EdgeStoreCore>();
+  return {
+    idFromName: (name) => ({ toString: () => name, name }) as unknown as DurableObjectId,
+    get: (id) => {
+      const name = id.toString();
+      let store = stores.get(name);
+      if (store === undefined) {
+        store = new EdgeStoreCore(memoryEdgeStorage());
+        stores.set(name, store);
+      }
+      return store;
+    },
+  };
+}
+
+const epochEntry = (raw: unknown): SessionEpoch | undefined => {
+  const parsed = typeof raw === "string" ? (JSON.parse(raw) as unknown) : raw;
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const { version, secret } = parsed as { version?: unknown; secret?: unknown };
+  return typeof version === "number" && typeof secret === "string" ? { version, secret } : undefined;
+};
 
 const replayEntry = (raw: unknown): ReplayLookup => {
   const parsed = typeof raw === "string" ? (JSON.parse(raw) as unknown) : raw;
@@ -115,6 +169,25 @@ export function upstashEdgePorts(redis: Redis): EdgePorts {
       has: async (phone) => (await redis.sismember("suppressions", phone)) === 1,
       add: async (phone) => {
         await redis.sadd("suppressions", phone);
+      },
+    },
+    sessions: {
+      current: async (name) => {
+        const k = `epoch:${name}`;
+        const first = { version: 1, secret: randomEpochSecret() };
+        // NX: concurrent first readers agree on one epoch.
+        if ((await redis.set(k, JSON.stringify(first), { nx: true })) === "OK") return first;
+        const found = epochEntry(await redis.get<unknown>(k));
+        if (found === undefined) throw new Error("session epoch unreadable");
+        return found;
+      },
+      rotate: async (name) => {
+        const k = `epoch:${name}`;
+        const old = epochEntry(await redis.get<unknown>(k));
+        // Two sign-outs racing both retire every earlier cookie; whichever write lands is the epoch.
+        const next = { version: (old?.version ?? 0) + 1, secret: randomEpochSecret() };
+        await redis.set(k, JSON.stringify(next));
+        return next;
       },
     },
   };
