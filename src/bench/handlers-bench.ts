@@ -125,6 +125,7 @@ export async function runHandlersBench(): Promise<BenchResult[]> {
       LEAD_SITES: JSON.stringify({ bench: { origins: [SITE_ORIGIN], callingAllowed: true } }),
       LEAD_RATE_LIMIT_IP_PER_MINUTE: "100000",
       LEAD_RATE_LIMIT_SITE_PER_MINUTE: "100000",
+      SLOTS_RATE_LIMIT_IP_PER_MINUTE: "100000",
       ALLOW_CLOCK_OVERRIDE: "true",
       // A Tuesday at 10:00 in London: inside the calling window, so every lead is dialled.
       CLOCK_OVERRIDE_MS: String(Date.parse("2026-12-01T10:00:00Z")),

@@ -36,7 +36,6 @@ import {
 } from "../dashboard/queries";
 import { cspHashSource, dashboardSecurityHeaders } from "../dashboard/security-headers";
 import { flowToMermaid } from "../flow/diagram";
-import { sha256Hex } from "../integrations/crypto";
 import { edgePortsFor } from "../lead/edge-ports";
 import type { QaEvent } from "../qa/call-facts";
 import { DEFAULT_QA_CONFIG } from "../qa/config";
@@ -45,6 +44,7 @@ import { loadEvents } from "../qa/scorecard-store";
 import { assembleTranscript, transcriptToVtt } from "../qa/transcript";
 import { neonConnect } from "../store/neon";
 import type { SqlSession } from "../store/sql-client";
+import { clientAddressKey } from "./client-address";
 import { requireConfigured } from "./require-config";
 
 const CALL_SID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -75,12 +75,6 @@ async function securityHeaders(c: Ctx, next: () => Promise<void>): Promise<void>
   styleSource ??= await cspHashSource(DASHBOARD_CSS);
   await next();
   for (const [k, v] of Object.entries(dashboardSecurityHeaders(styleSource))) c.res.headers.set(k, v);
-}
-
-/** The login limiter's key: a hash of the client address, never the address itself. */
-async function loginKey(c: Ctx): Promise<string> {
-  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-  return `dash-login:${(await sha256Hex(`dashboard-login:${ip}`)).slice(0, 32)}`;
 }
 
 async function withDb<T>(config: AppConfig, fn: (s: SqlSession) => Promise<T>): Promise<T | null> {
@@ -239,7 +233,7 @@ dashboardRoutes.post("/dashboard/login", async (c) => {
   const ports = edgePortsFor(config, c.env);
   // Every attempt counts before the password is even read, so parallel guesses cannot slip past the
   // limit; a successful sign-in clears the count, so in effect only failures accumulate.
-  const key = await loginKey(c);
+  const key = await clientAddressKey("dash-login", c.req);
   const limit = await ports.limiter.limit(key, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS);
   if (!limit.allowed) {
     const retryAfterSeconds = Math.max(1, Math.ceil((limit.resetMs - Date.now()) / 1000));
