@@ -104,18 +104,44 @@ export function durableObjectEdgePorts(ns: EdgeStateNamespace): EdgePorts {
 }
 
 /**
+ * One store whose calls run one at a time, as a Durable Object's input gates make its read-then-write
+ * methods atomic; without this, two concurrent first reads of an epoch could each create one.
+ */
+function serialisedStore(core: EdgeStoreCore): EdgeStateRpc {
+  let tail: Promise<unknown> = Promise.resolve();
+  const run = <T>(fn: () => Promise<T>): Promise<T> => {
+    const result = tail.then(fn);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+  return {
+    claim: (key, ttl) => run(() => core.claim(key, ttl)),
+    release: (key) => run(() => core.release(key)),
+    limit: (key, max, windowSeconds) => run(() => core.limit(key, max, windowSeconds)),
+    resetLimit: (key, windowSeconds) => run(() => core.resetLimit(key, windowSeconds)),
+    beginReplay: (key, ttl) => run(() => core.beginReplay(key, ttl)),
+    completeReplay: (key, response, ttl) => run(() => core.completeReplay(key, response, ttl)),
+    abandonReplay: (key) => run(() => core.abandonReplay(key)),
+    isSuppressed: (phone) => run(() => core.isSuppressed(phone)),
+    addSuppression: (phone, source) => run(() => core.addSuppression(phone, source)),
+    sessionEpoch: (name) => run(() => core.sessionEpoch(name)),
+    rotateSessionEpoch: (name) => run(() => core.rotateSessionEpoch(name)),
+  };
+}
+
+/**
  * An in-memory stand-in for the EDGE_STATE namespace, one store per name like one Durable Object per
- * name: for Node harnesses (bench, the standalone dashboard) that have no workerd.
+ * name, each serialised like one: for Node harnesses (bench, the standalone dashboard) without workerd.
  */
 export function memoryEdgeNamespace(): EdgeStateNamespace {
-  const stores = new Map<string, EdgeStoreCore>();
+  const stores = new Map<string, EdgeStateRpc>();
   return {
     idFromName: (name) => ({ toString: () => name, name }) as unknown as DurableObjectId,
     get: (id) => {
       const name = id.toString();
       let store = stores.get(name);
       if (store === undefined) {
-        store = new EdgeStoreCore(memoryEdgeStorage());
+        store = serialisedStore(new EdgeStoreCore(memoryEdgeStorage()));
         stores.set(name, store);
       }
       return store;
