@@ -1,8 +1,9 @@
 /**
  * EdgeState: the embedded stand-in for Redis at the edge (webhook claims, rate limits, idempotent
- * responses, the do-not-call set) when Upstash is not configured. SQLite-backed; the logic lives in
- * src/lead/edge-store.ts and this class only adds RPC and an alarm that retries the lead outbox
- * (accepted leads whose after-work has not landed) and sweeps expired keys hourly.
+ * responses, the do-not-call set, dashboard session epochs) when Upstash is not configured.
+ * SQLite-backed; the logic lives in src/lead/edge-store.ts and this class only adds RPC and an
+ * alarm that retries the lead outbox (accepted leads whose after-work has not landed) and sweeps
+ * expired keys hourly.
  */
 import { DurableObject } from "cloudflare:workers";
 import { configFor } from "../src/config/context";
@@ -12,6 +13,7 @@ import {
   type EdgeStateRpc,
   EdgeStoreCore,
   type ReplayLookup,
+  type SessionEpoch,
   type StoredResponse,
 } from "../src/lead/edge-store";
 import {
@@ -60,6 +62,10 @@ export class EdgeState extends DurableObject<Env> implements EdgeStateRpc {
     const result = await this.core.limit(key, max, windowSeconds);
     await this.scheduleSweep();
     return result;
+  }
+
+  async resetLimit(key: string, windowSeconds: number): Promise<void> {
+    await this.core.resetLimit(key, windowSeconds);
   }
 
   async beginReplay(key: string, pendingTtlSeconds: number): Promise<ReplayLookup> {
@@ -126,6 +132,14 @@ export class EdgeState extends DurableObject<Env> implements EdgeStateRpc {
         });
       }
     }
+  }
+
+  async sessionEpoch(name: string): Promise<SessionEpoch> {
+    return this.core.sessionEpoch(name);
+  }
+
+  async rotateSessionEpoch(name: string): Promise<SessionEpoch> {
+    return this.core.rotateSessionEpoch(name);
   }
 
   override async alarm(): Promise<void> {

@@ -17,8 +17,7 @@ import {
 } from "../emulators/turnstile";
 import { startTwilioEmulator } from "../emulators/twilio";
 import { computeCalSignature } from "../integrations/calcom";
-import type { EdgeStateNamespace } from "../lead/edge-ports";
-import { EdgeStoreCore, memoryEdgeStorage } from "../lead/edge-store";
+import { memoryEdgeNamespace } from "../lead/edge-ports";
 import { AppError } from "../lib/errors";
 import { bookingRoutes } from "../routes/booking";
 import { corsRoutes } from "../routes/cors";
@@ -42,23 +41,6 @@ const BENCH_CONSENT = { version: "bench-1", text: "Call me about my quote" };
 function p95(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))] ?? 0;
-}
-
-/** In-memory stand-in for the EDGE_STATE namespace: one store per name, like one Durable Object per name. */
-function memoryEdgeNamespace(): EdgeStateNamespace {
-  const stores = new Map<string, EdgeStoreCore>();
-  return {
-    idFromName: (name) => ({ toString: () => name, name }) as unknown as DurableObjectId,
-    get: (id) => {
-      const name = id.toString();
-      let store = stores.get(name);
-      if (store === undefined) {
-        store = new EdgeStoreCore(memoryEdgeStorage());
-        stores.set(name, store);
-      }
-      return store;
-    },
-  };
 }
 
 /** The Worker's middleware and error mapping around the business route groups. */
@@ -159,6 +141,7 @@ export async function runHandlersBench(): Promise<BenchResult[]> {
       }),
       LEAD_RATE_LIMIT_IP_PER_MINUTE: "100000",
       LEAD_RATE_LIMIT_SITE_PER_MINUTE: "100000",
+      SLOTS_RATE_LIMIT_IP_PER_MINUTE: "100000",
       ALLOW_CLOCK_OVERRIDE: "true",
       // A Tuesday at 10:00 in London: inside the calling window, so every lead is dialled.
       CLOCK_OVERRIDE_MS: String(Date.parse("2026-12-01T10:00:00Z")),

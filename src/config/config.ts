@@ -195,6 +195,7 @@ export const EnvSchema = z.object({
   LEAD_SITES: jsonVar("LEAD_SITES", z.record(z.string().regex(SITE_ID), LeadSiteSchema)).default({}),
   LEAD_RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().positive().default(10),
   LEAD_RATE_LIMIT_SITE_PER_MINUTE: z.coerce.number().int().positive().default(120),
+  SLOTS_RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().positive().default(30),
   SLACK_QUEUE_CHANNEL: z.string().default("#lead-queue"),
   CALCOM_OWNER_EVENT_TYPES: jsonVar(
     "CALCOM_OWNER_EVENT_TYPES",
@@ -310,6 +311,8 @@ export interface AppConfig {
     /** Turnstile siteverify origin (`https://challenges.cloudflare.com`, or the local emulator). */
     turnstileBaseUrl: string;
   };
+  /** `GET /api/slots` requests allowed per client address per minute (each one is a Cal.com API call). */
+  slotsRateLimitIpPerMinute: number;
   /** owner_id -> Cal.com event type; empty = every owner uses `calcom.eventTypeId`. */
   calcomOwners: Record<string, number>;
   /** Fixed "now" for business-hours decisions, honoured only when ALLOW_CLOCK_OVERRIDE=true (tests). */
@@ -594,6 +597,7 @@ export function parseConfig(env: Record<string, unknown>): AppConfig {
       crmAppBaseUrl: e.HUBSPOT_APP_BASE_URL,
       turnstileBaseUrl: e.TURNSTILE_BASE_URL,
     },
+    slotsRateLimitIpPerMinute: e.SLOTS_RATE_LIMIT_IP_PER_MINUTE,
     calcomOwners: e.CALCOM_OWNER_EVENT_TYPES ?? {},
     clockOverrideMs: e.ALLOW_CLOCK_OVERRIDE === "true" ? e.CLOCK_OVERRIDE_MS : undefined,
     campaignApiToken,

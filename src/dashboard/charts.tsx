@@ -170,7 +170,10 @@ export const WaterfallLegend: FC = () => (
   <ul class="legend">
     {Object.entries(SEGMENT_COLORS).map(([name, color]) => (
       <li>
-        <span class="swatch" style={`background:${color}`} aria-hidden="true" />
+        {/* An SVG fill, not a style attribute: the CSP allows no inline styles. */}
+        <svg class="swatch" viewBox="0 0 12 12" aria-hidden="true">
+          <rect width="12" height="12" fill={color} />
+        </svg>
         {name}
       </li>
     ))}

@@ -1,13 +1,21 @@
 /**
  * The edge-state ports the public endpoints use (claims with release, rate limits, replayable
- * responses, the do-not-call set) and the choice of adapter: Upstash Redis when configured,
+ * responses, the do-not-call set, the dashboard's session epochs) and the choice of adapter: Upstash Redis when configured,
  * otherwise the `EdgeState` Durable Object, sharded by key so no single instance is hot.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { AppConfig } from "../config/config";
 import type { IdempotencyStore, RateLimiter } from "../store/call-state";
 import { createUpstashClient, UpstashIdempotencyStore, UpstashRateLimiter } from "../store/upstash-state";
-import type { EdgeStateRpc, ReplayLookup, StoredResponse } from "./edge-store";
+import {
+  type EdgeStateRpc,
+  EdgeStoreCore,
+  memoryEdgeStorage,
+  type ReplayLookup,
+  randomEpochSecret,
+  type SessionEpoch,
+  type StoredResponse,
+} from "./edge-store";
 
 /** Claims that can be given back when the work they guarded failed, so a retry may try again. */
 export interface ClaimStore extends IdempotencyStore {
@@ -33,13 +41,25 @@ export interface LeadOutbox {
   finish(id: string): Promise<void>;
 }
 
+/** Fixed windows that can also be cleared, so a counter of failures starts over after a success. */
+export interface ResettableRateLimiter extends RateLimiter {
+  reset(key: string, windowSeconds: number): Promise<void>;
+}
+
+/** Sign-in epochs by name (see `SessionEpoch`): read on every signed-in request, rotated on sign-out. */
+export interface SessionEpochs {
+  current(name: string): Promise<SessionEpoch>;
+  rotate(name: string): Promise<SessionEpoch>;
+}
+
 /** Everything the public endpoints keep at the edge. */
 export interface EdgePorts {
   claims: ClaimStore;
-  limiter: RateLimiter;
+  limiter: ResettableRateLimiter;
   replays: ReplayStore;
   suppressions: SuppressionSet;
   outbox: LeadOutbox;
+  sessions: SessionEpochs;
 }
 
 /** The part of a Durable Object namespace used here (the real binding or the bench's stand-in). */
@@ -70,7 +90,10 @@ export function durableObjectEdgePorts(ns: EdgeStateNamespace): EdgePorts {
       claim: (key, ttl) => shard(key).claim(key, ttl),
       release: (key) => shard(key).release(key),
     },
-    limiter: { limit: (key, max, windowSeconds) => shard(key).limit(key, max, windowSeconds) },
+    limiter: {
+      limit: (key, max, windowSeconds) => shard(key).limit(key, max, windowSeconds),
+      reset: (key, windowSeconds) => shard(key).resetLimit(key, windowSeconds),
+    },
     replays: {
       begin: (key, ttl) => shard(key).beginReplay(key, ttl),
       complete: (key, response, ttl) => shard(key).completeReplay(key, response, ttl),
@@ -81,6 +104,10 @@ export function durableObjectEdgePorts(ns: EdgeStateNamespace): EdgePorts {
       add: (phone, source) => dnc().addSuppression(phone, source),
     },
     outbox: durableObjectOutbox(ns),
+    sessions: {
+      current: (name) => shard(`epoch:${name}`).sessionEpoch(name),
+      rotate: (name) => shard(`epoch:${name}`).rotateSessionEpoch(name),
+    },
   };
 }
 
@@ -97,6 +124,61 @@ export function durableObjectOutbox(ns: EdgeStateNamespace): LeadOutbox {
 const missingOutbox: LeadOutbox = {
   put: () => Promise.reject(new Error("EDGE_STATE binding missing: no durable lead outbox")),
   finish: async () => undefined,
+};
+
+/**
+ * One store whose calls run one at a time, as a Durable Object's input gates make its read-then-write
+ * methods atomic; without this, two concurrent first reads of an epoch could each create one.
+ */
+function serialisedStore(core: EdgeStoreCore): EdgeStateRpc {
+  let tail: Promise<unknown> = Promise.resolve();
+  const run = <T>(fn: () => Promise<T>): Promise<T> => {
+    const result = tail.then(fn);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+  return {
+    claim: (key, ttl) => run(() => core.claim(key, ttl)),
+    release: (key) => run(() => core.release(key)),
+    limit: (key, max, windowSeconds) => run(() => core.limit(key, max, windowSeconds)),
+    resetLimit: (key, windowSeconds) => run(() => core.resetLimit(key, windowSeconds)),
+    beginReplay: (key, ttl) => run(() => core.beginReplay(key, ttl)),
+    completeReplay: (key, response, ttl) => run(() => core.completeReplay(key, response, ttl)),
+    abandonReplay: (key) => run(() => core.abandonReplay(key)),
+    isSuppressed: (phone) => run(() => core.isSuppressed(phone)),
+    addSuppression: (phone, source) => run(() => core.addSuppression(phone, source)),
+    sessionEpoch: (name) => run(() => core.sessionEpoch(name)),
+    rotateSessionEpoch: (name) => run(() => core.rotateSessionEpoch(name)),
+    putLead: (id, record, dueAtMs) => run(() => core.putLead(id, record, dueAtMs)),
+    finishLead: (id) => run(() => core.finishLead(id)),
+  };
+}
+
+/**
+ * An in-memory stand-in for the EDGE_STATE namespace, one store per name like one Durable Object per
+ * name, each serialised like one: for Node harnesses (bench, the standalone dashboard) without workerd.
+ */
+export function memoryEdgeNamespace(): EdgeStateNamespace {
+  const stores = new Map<string, EdgeStateRpc>();
+  return {
+    idFromName: (name) => ({ toString: () => name, name }) as unknown as DurableObjectId,
+    get: (id) => {
+      const name = id.toString();
+      let store = stores.get(name);
+      if (store === undefined) {
+        store = serialisedStore(new EdgeStoreCore(memoryEdgeStorage()));
+        stores.set(name, store);
+      }
+      return store;
+    },
+  };
+}
+
+const epochEntry = (raw: unknown): SessionEpoch | undefined => {
+  const parsed = typeof raw === "string" ? (JSON.parse(raw) as unknown) : raw;
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const { version, secret } = parsed as { version?: unknown; secret?: unknown };
+  return typeof version === "number" && typeof secret === "string" ? { version, secret } : undefined;
 };
 
 const replayEntry = (raw: unknown): ReplayLookup => {
@@ -141,6 +223,25 @@ export function upstashEdgePorts(redis: Redis, outbox: LeadOutbox = missingOutbo
       },
     },
     outbox,
+    sessions: {
+      current: async (name) => {
+        const k = `epoch:${name}`;
+        const first = { version: 1, secret: randomEpochSecret() };
+        // NX: concurrent first readers agree on one epoch.
+        if ((await redis.set(k, JSON.stringify(first), { nx: true })) === "OK") return first;
+        const found = epochEntry(await redis.get<unknown>(k));
+        if (found === undefined) throw new Error("session epoch unreadable");
+        return found;
+      },
+      rotate: async (name) => {
+        const k = `epoch:${name}`;
+        const old = epochEntry(await redis.get<unknown>(k));
+        // Two sign-outs racing both retire every earlier cookie; whichever write lands is the epoch.
+        const next = { version: (old?.version ?? 0) + 1, secret: randomEpochSecret() };
+        await redis.set(k, JSON.stringify(next));
+        return next;
+      },
+    },
   };
 }
 

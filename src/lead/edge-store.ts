@@ -1,6 +1,7 @@
 /**
  * The embedded edge store: webhook claims, rate-limit windows, replayable responses for idempotency
- * keys and the do-not-call set, over Durable Object key-value storage with explicit expiry. Pure
+ * keys, the do-not-call set and the dashboard's session epochs, over Durable Object key-value storage
+ * with explicit expiry. Pure
  * logic over a storage interface, so the `EdgeState` Durable Object and the Node bench share it.
  */
 import type { RateLimitResult } from "../store/call-state";
@@ -27,11 +28,29 @@ export type ReplayLookup =
   | { state: "pending" }
   | { state: "done"; response: StoredResponse };
 
+/**
+ * A sign-in epoch: sessions are signed with `secret` and carry `version`. Rotating it (sign-out)
+ * retires every cookie issued before. Random, so a cookie is no offline oracle for the password.
+ */
+export interface SessionEpoch {
+  version: number;
+  secret: string;
+}
+
+/** A fresh 256-bit epoch secret, base64url. */
+export function randomEpochSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
 /** The RPC surface of the `EdgeState` Durable Object (and of the in-memory stand-in used by the bench). */
 export interface EdgeStateRpc {
   claim(key: string, ttlSeconds: number): Promise<boolean>;
   release(key: string): Promise<void>;
   limit(key: string, max: number, windowSeconds: number): Promise<RateLimitResult>;
+  resetLimit(key: string, windowSeconds: number): Promise<void>;
   beginReplay(key: string, pendingTtlSeconds: number): Promise<ReplayLookup>;
   completeReplay(key: string, response: StoredResponse, ttlSeconds: number): Promise<void>;
   abandonReplay(key: string): Promise<void>;
@@ -41,6 +60,8 @@ export interface EdgeStateRpc {
   putLead(id: string, record: unknown, dueAtMs: number): Promise<void>;
   /** The after-work landed: forget the lead. */
   finishLead(id: string): Promise<void>;
+  sessionEpoch(name: string): Promise<SessionEpoch>;
+  rotateSessionEpoch(name: string): Promise<SessionEpoch>;
 }
 
 /** An accepted lead kept in the outbox: the job as the route built it, and its retry bookkeeping. */
@@ -82,6 +103,10 @@ export class EdgeStoreCore implements EdgeStateRpc {
 
   limit(key: string, max: number, windowSeconds: number): Promise<RateLimitResult> {
     return this.limiter.limit(key, max, windowSeconds);
+  }
+
+  resetLimit(key: string, windowSeconds: number): Promise<void> {
+    return this.limiter.reset(key, windowSeconds);
   }
 
   async beginReplay(key: string, pendingTtlSeconds: number): Promise<ReplayLookup> {
@@ -156,6 +181,25 @@ export class EdgeStoreCore implements EdgeStateRpc {
     for (const entry of (await this.storage.list<OutboxEntry>({ prefix: "lead:" })).values()) {
       next = next === undefined ? entry.dueAtMs : Math.min(next, entry.dueAtMs);
     }
+    return next;
+  }
+
+  /** The current epoch of `name`, created on first use. Epochs never expire (not swept). */
+  async sessionEpoch(name: string): Promise<SessionEpoch> {
+    const k = `epoch:${name}`;
+    const found = await this.storage.get<SessionEpoch>(k);
+    if (found !== undefined) return found;
+    const first = { version: 1, secret: randomEpochSecret() };
+    await this.storage.put(k, first);
+    return first;
+  }
+
+  /** Replace the epoch of `name` with the next version and a new secret. */
+  async rotateSessionEpoch(name: string): Promise<SessionEpoch> {
+    const k = `epoch:${name}`;
+    const found = await this.storage.get<SessionEpoch>(k);
+    const next = { version: (found?.version ?? 0) + 1, secret: randomEpochSecret() };
+    await this.storage.put(k, next);
     return next;
   }
 

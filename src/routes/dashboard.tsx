@@ -2,6 +2,11 @@
  * The operator dashboard under `/dashboard`: server-rendered Hono JSX behind a password login and a
  * signed session cookie; 403 when no DASHBOARD_PASSWORD is configured. Campaign rollups, the calls list,
  * one call's page and its recording (streamed from R2 with range support).
+ *
+ * Sign-in is limited per client address (a hash of it) through the same edge-state limiter the lead
+ * endpoint uses. Sessions carry the sign-in epoch's version: signing out rotates the epoch (one for the
+ * whole dashboard, since there is one shared password), so every cookie issued before stops working.
+ * Every response carries a Content-Security-Policy that allows no script and only the hashed stylesheet.
  */
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -9,15 +14,16 @@ import type { AppEnv } from "../app-env";
 import { getFlow } from "../call/flows";
 import type { AppConfig } from "../config/config";
 import {
+  checkSession,
   issueSession,
   passwordMatches,
   SESSION_COOKIE,
   SESSION_TTL_MS,
   safeNext,
-  verifySession,
 } from "../dashboard/auth";
 import type { WaterfallTurn } from "../dashboard/charts";
 import { layoutFlow } from "../dashboard/flow-layout";
+import { DASHBOARD_CSS } from "../dashboard/layout";
 import { CallPage, CallsPage, CampaignsPage, LoginPage, MessagePage } from "../dashboard/pages";
 import {
   type CallFilters,
@@ -28,7 +34,9 @@ import {
   listCalls,
   loadCall,
 } from "../dashboard/queries";
+import { cspHashSource, dashboardSecurityHeaders } from "../dashboard/security-headers";
 import { flowToMermaid } from "../flow/diagram";
+import { edgePortsFor } from "../lead/edge-ports";
 import type { QaEvent } from "../qa/call-facts";
 import { DEFAULT_QA_CONFIG } from "../qa/config";
 import { rollupCampaigns } from "../qa/rollups";
@@ -36,6 +44,7 @@ import { loadEvents } from "../qa/scorecard-store";
 import { assembleTranscript, transcriptToVtt } from "../qa/transcript";
 import { neonConnect } from "../store/neon";
 import type { SqlSession } from "../store/sql-client";
+import { clientAddressKey } from "./client-address";
 import { requireConfigured } from "./require-config";
 
 const CALL_SID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -49,10 +58,23 @@ export function recordingKey(callSid: string): string {
 
 type Ctx = Context<AppEnv>;
 
-const NO_STORE = { "cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "same-origin" };
+const NO_STORE = { "cache-control": "no-store" };
 
-function secure(c: Ctx): boolean {
-  return new URL(c.req.url).protocol === "https:";
+/** Wrong passwords allowed per client address per window; the next attempt is a 429. */
+export const LOGIN_MAX_FAILURES = 5;
+/** The login window: 15 minutes. */
+export const LOGIN_WINDOW_SECONDS = 900;
+/** The one sign-in epoch (one shared password, so one session space). */
+const SESSION_EPOCH = "dashboard";
+
+let styleSource: string | undefined;
+
+/** Security headers on every dashboard response, whatever answered (page, redirect, 401, 503). */
+async function securityHeaders(c: Ctx, next: () => Promise<void>): Promise<void> {
+  // A plain string cached per isolate (never a promise shared across requests).
+  styleSource ??= await cspHashSource(DASHBOARD_CSS);
+  await next();
+  for (const [k, v] of Object.entries(dashboardSecurityHeaders(styleSource))) c.res.headers.set(k, v);
 }
 
 async function withDb<T>(config: AppConfig, fn: (s: SqlSession) => Promise<T>): Promise<T | null> {
@@ -163,8 +185,8 @@ export function parseRange(
 export const dashboardRoutes = new Hono<AppEnv>();
 
 // A password too short to trust refuses the dashboard (503) rather than opening it.
-dashboardRoutes.use("/dashboard", requireConfigured("dashboard"), guard);
-dashboardRoutes.use("/dashboard/*", requireConfigured("dashboard"), guard);
+dashboardRoutes.use("/dashboard", securityHeaders, requireConfigured("dashboard"), guard);
+dashboardRoutes.use("/dashboard/*", securityHeaders, requireConfigured("dashboard"), guard);
 
 async function guard(c: Ctx, next: () => Promise<void>): Promise<Response | undefined> {
   const password = c.get("config").dashboardPassword;
@@ -180,9 +202,15 @@ async function guard(c: Ctx, next: () => Promise<void>): Promise<Response | unde
     await next();
     return undefined;
   }
-  if (await verifySession(password, getCookie(c, SESSION_COOKIE), Date.now())) {
-    await next();
-    return undefined;
+  const cookie = getCookie(c, SESSION_COOKIE);
+  if (cookie !== undefined) {
+    const epoch = await edgePortsFor(c.get("config"), c.env).sessions.current(SESSION_EPOCH);
+    const verdict = await checkSession(password, epoch, cookie, Date.now());
+    if (verdict === "ok") {
+      await next();
+      return undefined;
+    }
+    c.get("log").info("dashboard session refused", { reason: verdict });
   }
   if (c.req.method === "GET" && !path.endsWith("/recording") && !path.endsWith(".vtt")) {
     const url = new URL(c.req.url);
@@ -200,26 +228,50 @@ dashboardRoutes.get("/dashboard/login", (c) =>
 );
 
 dashboardRoutes.post("/dashboard/login", async (c) => {
-  const password = c.get("config").dashboardPassword ?? "";
+  const config = c.get("config");
+  const password = config.dashboardPassword ?? "";
+  const ports = edgePortsFor(config, c.env);
+  // Every attempt counts before the password is even read, so parallel guesses cannot slip past the
+  // limit; a successful sign-in clears the count, so in effect only failures accumulate.
+  const key = await clientAddressKey("dash-login", c.req);
+  const limit = await ports.limiter.limit(key, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS);
+  if (!limit.allowed) {
+    const retryAfterSeconds = Math.max(1, Math.ceil((limit.resetMs - Date.now()) / 1000));
+    c.get("log").warn("dashboard login rate limited", { client: key.slice(-8), retryAfterSeconds });
+    return c.html(
+      <MessagePage
+        title="Too many attempts"
+        message={`Too many sign-in attempts from this address. Try again in ${Math.ceil(retryAfterSeconds / 60)} min.`}
+      />,
+      429,
+      { ...NO_STORE, "retry-after": String(retryAfterSeconds) },
+    );
+  }
   const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const submitted = typeof body.password === "string" ? body.password : "";
   const next = safeNext(typeof body.next === "string" ? body.next : undefined);
   if (!(await passwordMatches(submitted, password))) {
-    c.get("log").warn("dashboard login refused");
+    c.get("log").warn("dashboard login refused", { client: key.slice(-8), remaining: limit.remaining });
     return c.redirect(`/dashboard/login?failed=1&next=${encodeURIComponent(next)}`, 303);
   }
-  setCookie(c, SESSION_COOKIE, await issueSession(password, Date.now()), {
+  await ports.limiter.reset(key, LOGIN_WINDOW_SECONDS);
+  const epoch = await ports.sessions.current(SESSION_EPOCH);
+  setCookie(c, SESSION_COOKIE, await issueSession(password, epoch, Date.now()), {
     path: "/dashboard",
     httpOnly: true,
     sameSite: "Strict",
-    secure: secure(c),
+    // Always: production is HTTPS, and browsers accept Secure cookies from http://localhost in development.
+    secure: true,
     maxAge: Math.floor(SESSION_TTL_MS / 1000),
   });
   return c.redirect(next, 303);
 });
 
-dashboardRoutes.post("/dashboard/logout", (c) => {
-  deleteCookie(c, SESSION_COOKIE, { path: "/dashboard", secure: secure(c) });
+// Only a signed-in operator gets here (the guard), so a stranger cannot sign everyone out.
+dashboardRoutes.post("/dashboard/logout", async (c) => {
+  const epoch = await edgePortsFor(c.get("config"), c.env).sessions.rotate(SESSION_EPOCH);
+  c.get("log").info("dashboard signed out; earlier sessions revoked", { sessionVersion: epoch.version });
+  deleteCookie(c, SESSION_COOKIE, { path: "/dashboard", secure: true, httpOnly: true, sameSite: "Strict" });
   return c.redirect("/dashboard/login", 303);
 });
 

@@ -2,6 +2,12 @@
  * `GET /api/slots?owner_id&timezone&horizon_days`: the owner's calendar availability, kept to
  * working hours in the callee's zone, the first two slots with their spoken phrasing. Answers
  * within 2 s: a slow calendar is a 504 the caller can branch on, never a hang.
+ *
+ * No token: the caller is a booking widget on a public page, and anything a browser holds is public,
+ * so a token would stop nobody. What needs protecting is the Cal.com quota (every request is one API
+ * call) and the owners' availability from bulk scraping, so requests are limited per client address
+ * (SLOTS_RATE_LIMIT_IP_PER_MINUTE, a hash of the address as key) through the same edge-state limiter
+ * as lead ingest: 429 with Retry-After beyond it, checked before anything else is done.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -11,7 +17,9 @@ import { formatSlotForSpeech } from "../flow/time";
 import { isValidTimeZone } from "../integrations/lead";
 import { pickSlots } from "../integrations/slots";
 import { businessClients, clockFor } from "../lead/clients";
+import { edgePortsFor } from "../lead/edge-ports";
 import { AppError, ProviderError } from "../lib/errors";
+import { clientAddressKey } from "./client-address";
 import { requireConfigured } from "./require-config";
 
 /** Budget for the calendar, inside the 2 s answer. */
@@ -51,6 +59,23 @@ slotsRoutes.use("/api/slots", requireConfigured("calendar"));
 
 slotsRoutes.get("/api/slots", async (c) => {
   const config = c.get("config");
+  const limit = await edgePortsFor(config, c.env).limiter.limit(
+    await clientAddressKey("slots-ip", c.req),
+    config.slotsRateLimitIpPerMinute,
+    60,
+  );
+  if (!limit.allowed) {
+    const retryAfterSeconds = Math.max(1, Math.ceil((limit.resetMs - Date.now()) / 1000));
+    c.header("retry-after", String(retryAfterSeconds));
+    throw new AppError(
+      429,
+      "rate_limited",
+      `Too many availability requests; retry in ${retryAfterSeconds} s`,
+      {
+        retryAfterSeconds,
+      },
+    );
+  }
   const q = slotsQuerySchema.safeParse(c.req.query());
   if (!q.success) {
     const issues = q.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));

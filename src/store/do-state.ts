@@ -93,4 +93,10 @@ export class DurableObjectRateLimiter implements RateLimiter {
     await this.storage.put<Expiring<number>>(k, { value: count, expiresAtMs: resetMs });
     return rateLimitDecision(count, max, resetMs);
   }
+
+  /** Forget the current window of `key` (a counter of failures cleared by a success). */
+  async reset(key: string, windowSeconds: number): Promise<void> {
+    const { index } = fixedWindow(this.now(), windowSeconds);
+    await this.storage.delete(`rl:${key}:${index}`);
+  }
 }

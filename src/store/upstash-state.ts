@@ -104,4 +104,10 @@ export class UpstashRateLimiter implements RateLimiter {
     const [count] = (await tx.exec()) as [number, number];
     return rateLimitDecision(count, max, resetMs);
   }
+
+  /** Forget the current window of `key` (a counter of failures cleared by a success). */
+  async reset(key: string, windowSeconds: number): Promise<void> {
+    const { index } = fixedWindow(this.now(), windowSeconds);
+    await this.redis.del(`rl:${key}:${index}`);
+  }
 }

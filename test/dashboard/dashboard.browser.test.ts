@@ -127,4 +127,52 @@ describe("dashboard in Chromium", () => {
     await page.screenshot({ path: `${RESULTS}call-phone.png`, fullPage: true });
     await ctx.close();
   });
+
+  it("renders every page under its Content-Security-Policy with nothing refused, and sign-out revokes the session", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    const refused: string[] = [];
+    page.on("console", (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+    });
+    await page.goto(`${server.url}/dashboard/login`);
+    await page.getByLabel("Dashboard password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/dashboard$/);
+    const cookies = await ctx.cookies();
+    const session = cookies.find((c) => c.name === "dash_session");
+    expect(session?.httpOnly).toBe(true);
+    expect(session?.secure).toBe(true);
+    expect(session?.sameSite).toBe("Strict");
+    for (const path of [
+      "/dashboard",
+      `/dashboard/calls?campaign=${campaign}`,
+      `/dashboard/calls/${sids.bad}`,
+      `/dashboard/calls/${sids.good}`,
+    ]) {
+      const res = await page.goto(`${server.url}${path}`);
+      expect(res?.headers()["content-security-policy"], path).toContain("script-src 'none'");
+      // The hashed stylesheet applied: the header bar has its colour, the legend swatches their size.
+      const headerBg = await page.evaluate<string>(
+        'getComputedStyle(document.querySelector("header")).backgroundColor',
+      );
+      expect(headerBg, path).toBe("rgb(16, 42, 67)");
+    }
+    await page.goto(`${server.url}/dashboard/calls/${sids.bad}`);
+    const swatch = page.locator(".legend .swatch").first();
+    expect(await swatch.evaluate((el) => el.getBoundingClientRect().width)).toBe(12);
+    expect(refused).toEqual([]);
+
+    const before = (await ctx.cookies()).find((c) => c.name === "dash_session");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/dashboard\/login$/);
+    // The old cookie, replayed by hand, no longer opens anything.
+    await ctx.addCookies([
+      { ...(before ?? { name: "dash_session", value: "", domain: "127.0.0.1", path: "/dashboard" }) },
+    ]);
+    await page.goto(`${server.url}/dashboard/calls`);
+    expect(new URL(page.url()).pathname).toBe("/dashboard/login");
+    expect(refused).toEqual([]);
+    await ctx.close();
+  });
 });

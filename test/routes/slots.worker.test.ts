@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isWithinWorkingHours } from "../../src/flow/time";
 import { DEFAULT_WORKING_HOURS } from "../../src/integrations/slots";
-import { callApp } from "./business-support";
+import { callApp, testBindings } from "./business-support";
 
 interface SlotsBody {
   timezone: string;
@@ -47,5 +47,25 @@ describe("GET /api/slots", () => {
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("bad_query");
     expect(body.error.message).toContain(reason);
+  });
+
+  it("limits each client address (a public widget holds no secret): 429 with Retry-After beyond the limit", async () => {
+    const limited = testBindings({ SLOTS_RATE_LIMIT_IP_PER_MINUTE: "2" });
+    const from = (ip: string) =>
+      callApp("/api/slots?owner_id=host-1", { headers: { "cf-connecting-ip": ip } }, limited);
+    expect((await from("203.0.113.71")).status).toBe(200);
+    expect((await from("203.0.113.71")).status).toBe(200);
+    const third = await from("203.0.113.71");
+    expect(third.status).toBe(429);
+    const retryAfter = Number(third.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    const body = (await third.json()) as { error: { code: string } };
+    expect(body.error.code).toBe("rate_limited");
+    // Malformed queries count too, so a flood of them cannot probe for free.
+    expect(
+      (await callApp("/api/slots", { headers: { "cf-connecting-ip": "203.0.113.71" } }, limited)).status,
+    ).toBe(429);
+    expect((await from("203.0.113.72")).status).toBe(200);
   });
 });
