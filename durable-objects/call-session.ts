@@ -104,6 +104,9 @@ export class CallSession extends DurableObject<Env> {
     ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS call_record (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)",
     );
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS used_stream_tokens (id TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL)",
+    );
   }
 
   /**
@@ -218,12 +221,17 @@ export class CallSession extends DurableObject<Env> {
   private async start(ws: WebSocket, pathCallSid: string, frame: StartFrame): Promise<void> {
     const callSid = frame.start.callSid;
     const params = frame.start.customParameters;
-    const token = await verifyStreamToken(this.config.streamTokenSecret, callSid, params.token, Date.now());
-    if (!token.ok || callSid !== pathCallSid) {
-      this.log.warn("media stream refused", {
-        callSid,
-        reason: token.ok ? "call_sid_mismatch" : token.reason,
-      });
+    const nowMs = Date.now();
+    const token = await verifyStreamToken(this.config.streamTokenSecret, callSid, params, nowMs);
+    const refusal = !token.ok
+      ? token.reason
+      : callSid !== pathCallSid
+        ? "call_sid_mismatch"
+        : !this.consumeStreamToken(token.tokenId, token.expiresAtMs, nowMs)
+          ? "token_replayed"
+          : null;
+    if (refusal) {
+      this.log.warn("media stream refused", { callSid, reason: refusal });
       ws.close(1008, "invalid stream token");
       return;
     }
@@ -421,6 +429,21 @@ export class CallSession extends DurableObject<Env> {
         error: err instanceof Error ? err.message : String(err),
       });
     }
+  }
+
+  /**
+   * Single use: remember a verified token id until it expires, and refuse it the second time, so a
+   * replayed handshake can neither take over the live call nor reopen an ended one.
+   */
+  private consumeStreamToken(tokenId: string, expiresAtMs: number, nowMs: number): boolean {
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM used_stream_tokens WHERE expires_at_ms < ?", nowMs);
+    const inserted = sql.exec(
+      "INSERT INTO used_stream_tokens (id, expires_at_ms) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
+      tokenId,
+      expiresAtMs,
+    );
+    return inserted.rowsWritten > 0;
   }
 
   private loadRecord(): CallRecord | null {
