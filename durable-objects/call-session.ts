@@ -15,12 +15,13 @@ import {
 } from "../src/audio";
 import { callEndedEvent } from "../src/call/call-status";
 import { carrierVadConfig } from "../src/call/carrier-vad";
+import { DurableRecording } from "../src/call/durable-recording";
 import { CallEngine } from "../src/call/engine";
 import { getFlow } from "../src/call/flows";
 import { liveCallState } from "../src/call/live-state";
 import type { CallIO, CallMeta, CallRecord } from "../src/call/ports";
 import { recordingAllowed } from "../src/call/recorder";
-import { type CallRecording, RECORDING_STORED_EVENT, startCallRecording } from "../src/call/recording-store";
+import { RECORDING_STORED_EVENT } from "../src/call/recording-store";
 import { createTimers } from "../src/call/timers";
 import { type InboundFrame, parseInboundFrame, type StartFrame } from "../src/call/twilio-frames";
 import { actionRunner, providerPorts, r2UtteranceCache, twilioClient } from "../src/call/wiring";
@@ -87,8 +88,8 @@ export class CallSession extends DurableObject<Env> {
   private readonly mirror: CallStateMirror;
   private mirrorChain: Promise<void> = Promise.resolve();
   private lastMirrored = "";
-  /** This call's recording in progress (only when the consent rule allows it). */
-  private recording: CallRecording | null = null;
+  /** This call's recording in progress (only when the consent rule allows it); durable across evictions. */
+  private recording: DurableRecording | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -104,6 +105,7 @@ export class CallSession extends DurableObject<Env> {
     ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS call_record (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)",
     );
+    DurableRecording.init(ctx.storage);
     ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS used_stream_tokens (id TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL)",
     );
@@ -210,6 +212,8 @@ export class CallSession extends DurableObject<Env> {
         { ...record.meta, streamSid: attachment.streamSid ?? record.meta.streamSid },
         record,
         {},
+        false,
+        false,
       );
       return this.engine;
     })().finally(() => {
@@ -260,7 +264,7 @@ export class CallSession extends DurableObject<Env> {
       ...(ws.deserializeAttachment() as SocketAttachment),
       verified: true,
     } satisfies SocketAttachment);
-    await this.run(ws, meta, resume, vars, reopenForCallback);
+    await this.run(ws, meta, resume, vars, reopenForCallback, true);
   }
 
   /** Build the engine for this socket and start (or resume) the call. */
@@ -270,6 +274,7 @@ export class CallSession extends DurableObject<Env> {
     resume: CallRecord | null,
     vars: Record<string, string>,
     reopenForCallback = false,
+    newStream = true,
   ) {
     const flow = getFlow(meta.flowId);
     if (!flow) {
@@ -281,10 +286,22 @@ export class CallSession extends DurableObject<Env> {
     if (previous) await previous.shutdown().catch(() => undefined);
     const classifier = await vadClassifier(this.log);
     this.socket = ws;
-    // Recording: a fresh call whose flow disclosed recording (consent rule: src/call/recorder.ts).
-    if (!resume && recordingAllowed(flow))
-      this.recording = startCallRecording(this.env.MEDIA, meta.callSid, meta.startedAtMs);
-    const recorder = this.recording?.callSid === meta.callSid ? this.recording.recorder : undefined;
+    // Recording: a fresh call whose flow disclosed recording (consent rule: src/call/recorder.ts); a
+    // resumed call carries on with the recording an evicted instance was making (kept in storage).
+    if (!this.recording) {
+      const clock = () => Date.now();
+      if (resume)
+        this.recording = DurableRecording.resume(this.ctx.storage, this.env.MEDIA, clock, newStream);
+      else if (recordingAllowed(flow) && !DurableRecording.exists(this.ctx.storage))
+        this.recording = DurableRecording.start(
+          this.ctx.storage,
+          this.env.MEDIA,
+          meta.callSid,
+          meta.startedAtMs,
+          clock,
+        );
+    }
+    const recorder = this.recording?.callSid === meta.callSid ? this.recording : undefined;
     const engine = new CallEngine(
       {
         flow,
