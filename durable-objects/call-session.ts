@@ -78,7 +78,7 @@ async function vadClassifier(log: Logger): Promise<FrameClassifier | undefined> 
 export class CallSession extends DurableObject<Env> {
   private readonly config: AppConfig;
   private readonly log: Logger;
-  private readonly outbox: Outbox;
+  private outbox: Outbox;
   private engine: CallEngine | null = null;
   private socket: WebSocket | null = null;
   private readonly timers = createTimers();
@@ -102,13 +102,53 @@ export class CallSession extends DurableObject<Env> {
       redis.url && redis.token
         ? new UpstashCallStateMirror(createUpstashClient({ url: redis.url, token: redis.token }), ttlSeconds)
         : new DurableObjectCallStateMirror(ctx.storage, ttlSeconds);
-    ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS call_record (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)",
-    );
-    DurableRecording.init(ctx.storage);
-    ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS used_stream_tokens (id TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL)",
-    );
+    this.initTables();
+  }
+
+  private initTables(): void {
+    const sql = this.ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS call_record (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)");
+    DurableRecording.init(this.ctx.storage);
+    sql.exec("CREATE TABLE IF NOT EXISTS used_stream_tokens (id TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS erased_tombstone (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL)");
+  }
+
+  /** Whether this call was erased: nothing is started, persisted or flushed any more. */
+  private erased(): boolean {
+    return this.ctx.storage.sql.exec("SELECT 1 FROM erased_tombstone WHERE id = 1").toArray().length > 0;
+  }
+
+  /**
+   * Erasure of this call's data subject: a tombstone first (so no later start, outbox write or flush
+   * brings anything back), the call stopped, its live-state key deleted, then every stored byte
+   * (`deleteAll`) and the tombstone written again on the empty storage.
+   */
+  async erase(callSid: string): Promise<void> {
+    const write = () => {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO erased_tombstone (id, at_ms) VALUES (1, ?) ON CONFLICT(id) DO NOTHING",
+        Date.now(),
+      );
+    };
+    write();
+    this.recording = null;
+    const engine = this.engine;
+    this.engine = null;
+    const socket = this.socket;
+    this.socket = null;
+    if (engine) await engine.shutdown().catch(() => undefined);
+    for (const ws of this.ctx.getWebSockets()) ws.close(1000, "call erased");
+    socket?.close(1000, "call erased");
+    await this.mirrorChain.catch(() => undefined);
+    await this.mirror.delete(callSid).catch((err: unknown) => {
+      this.log.warn("live call state not deleted", { error: err instanceof Error ? err.message : String(err) });
+    });
+    await this.ctx.storage.deleteAlarm();
+    this.alarmArmed = false;
+    await this.ctx.storage.deleteAll();
+    this.initTables();
+    this.outbox = new Outbox(this.ctx.storage.sql, { log: this.log });
+    write();
   }
 
   /**
@@ -223,6 +263,10 @@ export class CallSession extends DurableObject<Env> {
   }
 
   private async start(ws: WebSocket, pathCallSid: string, frame: StartFrame): Promise<void> {
+    if (this.erased()) {
+      ws.close(1008, "call erased");
+      return;
+    }
     const callSid = frame.start.callSid;
     const params = frame.start.customParameters;
     const nowMs = Date.now();
@@ -472,6 +516,7 @@ export class CallSession extends DurableObject<Env> {
 
   /** Snapshot and events in one transaction; the flush happens later, from the alarm. */
   private persist(record: CallRecord | null, events: CallEventInput[]): void {
+    if (this.erased()) return;
     this.ctx.storage.transactionSync(() => {
       if (record) {
         this.ctx.storage.sql.exec(
@@ -513,7 +558,7 @@ export class CallSession extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmArmed = false;
     const db = this.config.database;
-    if (!db) return;
+    if (!db || this.erased()) return;
     const store = new PostgresEventStore(
       neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy }),
       this.log,
