@@ -107,10 +107,16 @@ export class CallSession extends DurableObject<Env> {
 
   private initTables(): void {
     const sql = this.ctx.storage.sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS call_record (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)");
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS call_record (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)",
+    );
     DurableRecording.init(this.ctx.storage);
-    sql.exec("CREATE TABLE IF NOT EXISTS used_stream_tokens (id TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL)");
-    sql.exec("CREATE TABLE IF NOT EXISTS erased_tombstone (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL)");
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS used_stream_tokens (id TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL)",
+    );
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS erased_tombstone (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL)",
+    );
   }
 
   /** Whether this call was erased: nothing is started, persisted or flushed any more. */
@@ -141,7 +147,9 @@ export class CallSession extends DurableObject<Env> {
     socket?.close(1000, "call erased");
     await this.mirrorChain.catch(() => undefined);
     await this.mirror.delete(callSid).catch((err: unknown) => {
-      this.log.warn("live call state not deleted", { error: err instanceof Error ? err.message : String(err) });
+      this.log.warn("live call state not deleted", {
+        error: err instanceof Error ? err.message : String(err),
+      });
     });
     await this.ctx.storage.deleteAlarm();
     this.alarmArmed = false;

@@ -69,7 +69,10 @@ export function scrubPayload(value: unknown, needles: string[]): unknown {
 }
 
 /** Erase everything about `subject`. Idempotent; the erasure is recorded (by hash only). */
-export async function eraseSubject(deps: SubjectErasureDeps, subject: Subject): Promise<SubjectErasureResult> {
+export async function eraseSubject(
+  deps: SubjectErasureDeps,
+  subject: Subject,
+): Promise<SubjectErasureResult> {
   const needles = [subject.phone, subject.email?.toLowerCase()].filter((n): n is string => Boolean(n));
   if (needles.length === 0) throw new Error("erasure needs a phone number or an email");
   const phone = subject.phone ?? "\u0000";
@@ -89,12 +92,22 @@ export async function eraseSubject(deps: SubjectErasureDeps, subject: Subject): 
 
   // The calls' own objects first (recording, transcript), and their live copies.
   for (const callSid of calls) {
-    await eraseCall({ session, bucket: deps.bucket, nowMs: deps.nowMs }, callSid, "request", "subject-erasure");
+    await eraseCall(
+      { session, bucket: deps.bucket, nowMs: deps.nowMs },
+      callSid,
+      "request",
+      "subject-erasure",
+    );
     await deps.forgetCall(callSid);
   }
 
   const scrubbed = await inTransaction(session, async () => {
-    const events = await session.query<{ id: string; type: string; at: Date; payload: Record<string, unknown> }>(
+    const events = await session.query<{
+      id: string;
+      type: string;
+      at: Date;
+      payload: Record<string, unknown>;
+    }>(
       `SELECT id, type, at, payload FROM call_events
         WHERE call_sid = ANY($3::text[]) OR strpos(payload::text, $1) > 0 OR strpos(lower(payload::text), $2) > 0`,
       [phone, email, calls],
@@ -109,7 +122,10 @@ export async function eraseSubject(deps: SubjectErasureDeps, subject: Subject): 
           }
         : scrubPayload(e.payload, needles);
       if (JSON.stringify(payload) === JSON.stringify(e.payload)) continue;
-      await session.query("UPDATE call_events SET payload = $2::jsonb WHERE id = $1", [e.id, JSON.stringify(payload)]);
+      await session.query("UPDATE call_events SET payload = $2::jsonb WHERE id = $1", [
+        e.id,
+        JSON.stringify(payload),
+      ]);
       n++;
     }
     await session.query(
@@ -133,7 +149,10 @@ export async function eraseSubject(deps: SubjectErasureDeps, subject: Subject): 
       "UPDATE consents SET phone = $2, text = NULL WHERE phone = $1 OR call_sid = ANY($3::text[])",
       [phone, `sha256:${phoneHash ?? subjectHash}`, calls],
     );
-    await session.query("UPDATE suppressions SET phone = NULL, phone_hash = $2 WHERE phone = $1", [phone, phoneHash]);
+    await session.query("UPDATE suppressions SET phone = NULL, phone_hash = $2 WHERE phone = $1", [
+      phone,
+      phoneHash,
+    ]);
     const stream = `erasure:subject:${subjectHash.slice(0, 32)}`;
     const prior = await session.query<{ n: string }>(
       "SELECT count(*)::text AS n FROM call_events WHERE call_sid = $1",

@@ -220,12 +220,14 @@ const SubjectBody = z
 adminRoutes.post(
   "/admin/subjects/erase",
   zValidator("json", SubjectBody, (result) => {
-    if (!result.success) throw new AppError(400, "invalid_body", "body must be { phone?: E.164, email?: email }");
+    if (!result.success)
+      throw new AppError(400, "invalid_body", "body must be { phone?: E.164, email?: email }");
   }),
   async (c) => {
     const subject = c.req.valid("json");
     const db = c.get("config").database;
-    if (!db) throw new AppError(503, "no_database", "Erasure needs DATABASE_URL (the audit trail lives there)");
+    if (!db)
+      throw new AppError(503, "no_database", "Erasure needs DATABASE_URL (the audit trail lives there)");
     const { session, release } = await neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy })();
     try {
       const result = await eraseSubject(
@@ -233,11 +235,15 @@ adminRoutes.post(
           session,
           bucket: c.env.MEDIA,
           nowMs: Date.now(),
-          forgetCall: (callSid) => c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(callSid)).erase(callSid),
+          forgetCall: (callSid) =>
+            c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(callSid)).erase(callSid),
         },
         subject,
       );
-      c.get("log").info("data subject erased", { calls: result.calls.length, eventsScrubbed: result.eventsScrubbed });
+      c.get("log").info("data subject erased", {
+        calls: result.calls.length,
+        eventsScrubbed: result.eventsScrubbed,
+      });
       return c.json({ calls: result.calls.length, eventsScrubbed: result.eventsScrubbed });
     } finally {
       await release();
