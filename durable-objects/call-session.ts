@@ -28,7 +28,7 @@ import { actionRunner, providerPorts, r2UtteranceCache, twilioClient } from "../
 import type { AppConfig } from "../src/config/config";
 import { configFor } from "../src/config/context";
 import { edgePortsFor } from "../src/lead/edge-ports";
-import { createLogger, type Logger } from "../src/lib/log";
+import { createLogger, errorFields, type Logger } from "../src/lib/log";
 import { transcriptObjectKey } from "../src/privacy/erasure";
 import { loadEvents, scoreAndStore } from "../src/qa/scorecard-store";
 import { assembleTranscript } from "../src/qa/transcript";
@@ -69,7 +69,7 @@ async function vadClassifier(log: Logger): Promise<FrameClassifier | undefined> 
     return (await webRtcVad).createClassifier(DEFAULT_VAD_CONFIG.vad.webrtcMode);
   } catch (err) {
     log.warn("webrtc vad unavailable; using the energy vad", {
-      error: err instanceof Error ? err.message : String(err),
+      error: errorFields(err),
     });
     return undefined;
   }
@@ -148,7 +148,7 @@ export class CallSession extends DurableObject<Env> {
     await this.mirrorChain.catch(() => undefined);
     await this.mirror.delete(callSid).catch((err: unknown) => {
       this.log.warn("live call state not deleted", {
-        error: err instanceof Error ? err.message : String(err),
+        error: errorFields(err),
       });
     });
     await this.ctx.storage.deleteAlarm();
@@ -202,7 +202,7 @@ export class CallSession extends DurableObject<Env> {
       try {
         await this.start(ws, attachment.pathCallSid, frame);
       } catch (err) {
-        this.log.error("call start failed", { error: err instanceof Error ? err.message : String(err) });
+        this.log.error("call start failed", { error: errorFields(err) });
         ws.close(1011, "call could not start");
       }
       return;
@@ -434,7 +434,7 @@ export class CallSession extends DurableObject<Env> {
               await edgePortsFor(config, this.env).suppressions.add(entry.phone, entry.source);
             } catch (err) {
               log.error("do-not-call set update failed; opt-out is still recorded", {
-                error: err instanceof Error ? err.message : String(err),
+                error: errorFields(err),
               });
             }
           },
@@ -478,7 +478,7 @@ export class CallSession extends DurableObject<Env> {
     } catch (err) {
       this.log.error("call recording not stored", {
         callSid: recording.callSid,
-        error: err instanceof Error ? err.message : String(err),
+        error: errorFields(err),
       });
     }
   }
@@ -495,7 +495,7 @@ export class CallSession extends DurableObject<Env> {
       });
     } catch (err) {
       this.log.warn("campaign outcome not reported", {
-        error: err instanceof Error ? err.message : String(err),
+        error: errorFields(err),
       });
     }
   }
@@ -549,7 +549,7 @@ export class CallSession extends DurableObject<Env> {
     this.mirrorChain = this.mirrorChain.then(() =>
       this.mirror.put(state).catch((err: unknown) => {
         this.log.warn("call state mirror failed", {
-          error: err instanceof Error ? err.message : String(err),
+          error: errorFields(err),
         });
       }),
     );
@@ -599,7 +599,7 @@ export class CallSession extends DurableObject<Env> {
       );
     } catch (err) {
       this.log.warn("call scorecard or transcript not stored", {
-        error: err instanceof Error ? err.message : String(err),
+        error: errorFields(err),
       });
     } finally {
       await release();
