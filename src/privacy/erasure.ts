@@ -76,19 +76,68 @@ export async function eraseCall(
   });
 }
 
-/** Erase every ended call older than the retention period (a bounded batch per run). */
+export interface RetentionRun {
+  erased: ErasureResult[];
+  /** Calls whose erasure failed this run (retried by the next run). */
+  failed: number;
+  /** True when nothing is due any more; false when the time budget ran out first (the next run resumes). */
+  done: boolean;
+}
+
+export interface RetentionOptions {
+  /** Calls per query. */
+  batch?: number;
+  /** Stop starting new erasures after this long (the job's own wall-clock limit). */
+  budgetMs?: number;
+  /** Current time, read before each call (the budget is measured on it). */
+  clock?: () => number;
+  /** Also wipe each call's Durable Object storage and live state. */
+  forgetCall?: (callSid: string) => Promise<void>;
+  /** A call that could not be erased (logged by the caller without personal data). */
+  onFailure?: (callSid: string, err: unknown) => void;
+}
+
+/**
+ * Erase every ended call older than the retention period, batch after batch until nothing is due or
+ * the time budget is spent. Resumable by construction: an erased call drops out of the query, so the
+ * next run starts where this one stopped; a call that fails is skipped for the rest of this run.
+ */
 export async function purgeExpired(
   deps: ErasureDeps,
   retentionDays: number,
-  batch = 100,
-): Promise<ErasureResult[]> {
-  if (retentionDays <= 0) return [];
+  options: RetentionOptions = {},
+): Promise<RetentionRun> {
+  const run: RetentionRun = { erased: [], failed: 0, done: true };
+  if (retentionDays <= 0) return run;
+  const batch = options.batch ?? 100;
+  const clock = options.clock ?? (() => deps.nowMs);
+  const deadline = clock() + (options.budgetMs ?? 5 * 60_000);
   const cutoff = new Date(deps.nowMs - retentionDays * 86_400_000);
-  const due = await deps.session.query<{ call_sid: string }>(
-    "SELECT call_sid FROM calls WHERE erased_at IS NULL AND ended_at IS NOT NULL AND ended_at < $1 ORDER BY ended_at LIMIT $2",
-    [cutoff, batch],
-  );
-  const out: ErasureResult[] = [];
-  for (const row of due.rows) out.push(await eraseCall(deps, row.call_sid, "retention", "retention-policy"));
-  return out;
+  let after: { endedAt: Date; callSid: string } | null = null;
+  for (;;) {
+    const due: { rows: { call_sid: string; ended_at: Date }[] } = await deps.session.query<{
+      call_sid: string;
+      ended_at: Date;
+    }>(
+      `SELECT call_sid, ended_at FROM calls
+        WHERE erased_at IS NULL AND ended_at IS NOT NULL AND ended_at < $1
+          AND ($3::timestamptz IS NULL OR (ended_at, call_sid) > ($3::timestamptz, $4::text))
+        ORDER BY ended_at, call_sid LIMIT $2`,
+      [cutoff, batch, after?.endedAt ?? null, after?.callSid ?? ""],
+    );
+    if (due.rows.length === 0) return run;
+    for (const row of due.rows) {
+      if (clock() >= deadline) return { ...run, done: false };
+      after = { endedAt: new Date(row.ended_at), callSid: row.call_sid };
+      try {
+        run.erased.push(
+          await eraseCall({ ...deps, nowMs: deps.nowMs }, row.call_sid, "retention", "retention-policy"),
+        );
+        if (/^CA[0-9a-fA-F]{32}$/.test(row.call_sid)) await options.forgetCall?.(row.call_sid);
+      } catch (err) {
+        run.failed++;
+        options.onFailure?.(row.call_sid, err);
+      }
+    }
+  }
 }
