@@ -312,6 +312,9 @@ export class CallSession extends DurableObject<Env> {
         };
     const vars: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) if (k.startsWith("var_")) vars[k.slice(4)] = v;
+    // A campaign call carries only its lead id: the lead's details are loaded here, server-side.
+    if (!resume && meta.campaign && vars.lead_id)
+      Object.assign(vars, await this.campaignLeadVars(meta.campaign, vars.lead_id));
     ws.serializeAttachment({
       ...(ws.deserializeAttachment() as SocketAttachment),
       verified: true,
@@ -480,6 +483,17 @@ export class CallSession extends DurableObject<Env> {
         callSid: recording.callSid,
         error: errorFields(err),
       });
+    }
+  }
+
+  /** The campaign lead's flow variables (empty when the campaign or lead is unknown). */
+  private async campaignLeadVars(campaign: string, leadId: string): Promise<Record<string, string>> {
+    try {
+      const dialer = this.env.CAMPAIGN_DIALER.get(this.env.CAMPAIGN_DIALER.idFromName(campaign));
+      return (await dialer.leadVars(leadId)) ?? {};
+    } catch (err) {
+      this.log.warn("campaign lead not loaded", { error: errorFields(err) });
+      return {};
     }
   }
 
