@@ -1,19 +1,18 @@
 /**
  * Erasure of a call's recording and transcript, on request or when its retention period ends. The
  * recording object goes, transcript words and captured personal fields are removed from the audit
- * events, and the erasure itself is recorded as an audit event. Consent and opt-out records stay:
+ * events (at any depth), and the erasure itself is recorded as an audit event. Consent and opt-out records stay:
  * they are what proves a number must not be called again.
  */
 import { recordingObjectKey } from "../call/recording-store";
 import { inTransaction, type SqlSession } from "../store/sql-client";
+import { scrubPayload } from "./scrub";
 
 /** Where a call's assembled transcript is kept (beside `recordings/{callSid}.wav`). */
 export function transcriptObjectKey(callSid: string): string {
   return `transcripts/${callSid}.json`;
 }
 
-/** Payload fields that carry what the caller said or personal details. */
-const PERSONAL_FIELDS = ["text", "value", "from", "to", "email", "name", "first_name", "phone", "transcript"];
 /** Events kept whole: the compliance record of consent and opt-out. */
 const KEPT_TYPES = ["consent.recorded", "opt_out.recorded"];
 
@@ -40,13 +39,22 @@ export async function eraseCall(
   const existed = (await deps.bucket.head(key)) !== null;
   if (existed) await deps.bucket.delete(key);
   await deps.bucket.delete(transcriptObjectKey(callSid));
-  const removal = PERSONAL_FIELDS.map((_, i) => `- $${i + 3}::text`).join(" ");
   return inTransaction(deps.session, async () => {
-    const redacted = await deps.session.query(
-      `UPDATE call_events SET payload = payload ${removal}
-        WHERE call_sid = $1 AND NOT (type = ANY($2::text[])) AND payload ?| $${PERSONAL_FIELDS.length + 3}::text[]`,
-      [callSid, KEPT_TYPES, ...PERSONAL_FIELDS, PERSONAL_FIELDS],
+    // Personal keys go at any depth (a nested `contact.email` as much as a top-level `text`).
+    const events = await deps.session.query<{ id: string; payload: Record<string, unknown> }>(
+      "SELECT id, payload FROM call_events WHERE call_sid = $1 AND NOT (type = ANY($2::text[]))",
+      [callSid, KEPT_TYPES],
     );
+    let redacted = 0;
+    for (const e of events.rows) {
+      const scrubbed = scrubPayload(e.payload, []);
+      if (JSON.stringify(scrubbed) === JSON.stringify(e.payload)) continue;
+      await deps.session.query("UPDATE call_events SET payload = $2::jsonb WHERE id = $1", [
+        e.id,
+        JSON.stringify(scrubbed),
+      ]);
+      redacted++;
+    }
     await deps.session.query(
       "UPDATE calls SET from_number = NULL, to_number = NULL, erased_at = $2 WHERE call_sid = $1",
       [callSid, new Date(deps.nowMs)],
@@ -60,7 +68,7 @@ export async function eraseCall(
     const result: ErasureResult = {
       callSid,
       recordingDeleted: existed,
-      eventsRedacted: redacted.rowCount ?? 0,
+      eventsRedacted: redacted,
     };
     await deps.session.query(
       "INSERT INTO call_events (id, call_sid, seq, type, at, payload) VALUES ($1, $2, $3, 'call.erased', $4, $5::jsonb) ON CONFLICT (id) DO NOTHING",

@@ -10,27 +10,8 @@
 import { sha256Hex } from "../integrations/crypto";
 import { inTransaction, type SqlSession } from "../store/sql-client";
 import { eraseCall } from "./erasure";
+import { scrubPayload } from "./scrub";
 
-/** Payload keys that carry personal data wherever they appear in a payload. */
-const PERSONAL_KEYS = new Set([
-  "text",
-  "value",
-  "from",
-  "to",
-  "email",
-  "name",
-  "first_name",
-  "last_name",
-  "phone",
-  "transcript",
-  "attendee_name",
-  "attendee_email",
-  "attendee_phone",
-  "caller",
-  "callee",
-  "digits",
-  "digit",
-]);
 /** Events that prove consent or an opt-out: kept, minimised. */
 const PROOF_TYPES = new Set(["consent.recorded", "opt_out.recorded"]);
 
@@ -51,21 +32,6 @@ export interface SubjectErasureResult {
   calls: string[];
   eventsScrubbed: number;
   subjectHash: string;
-}
-
-/** Remove personal keys at any depth and blank any string that contains the subject's number or email. */
-export function scrubPayload(value: unknown, needles: string[]): unknown {
-  if (typeof value === "string") return needles.some((n) => value.includes(n)) ? "[erased]" : value;
-  if (Array.isArray(value)) return value.map((v) => scrubPayload(v, needles));
-  if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (PERSONAL_KEYS.has(k.toLowerCase())) continue;
-      out[k] = scrubPayload(v, needles);
-    }
-    return out;
-  }
-  return value;
 }
 
 /** Erase everything about `subject`. Idempotent; the erasure is recorded (by hash only). */

@@ -42,6 +42,8 @@ async function seedCall(callSid: string, endedAtMs: number): Promise<void> {
       ev(2, "flow.capture", { state: "qualify", key: "email", value: "sam@example.co.uk" }),
       ev(3, "opt_out.recorded", { phone: "+447700900777", source: "call" }),
       ev(4, "call.ended", { outcome: "opt_out", durationMs: 60_000 }, endedAtMs),
+      // Personal keys nested inside a payload go too.
+      ev(5, "action.result", { action: "crm_note", result: { contact: { email: "sam@example.co.uk" } } }),
     ]);
   } finally {
     await release();
