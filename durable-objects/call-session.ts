@@ -15,19 +15,20 @@ import {
 } from "../src/audio";
 import { callEndedEvent } from "../src/call/call-status";
 import { carrierVadConfig } from "../src/call/carrier-vad";
+import { DurableRecording } from "../src/call/durable-recording";
 import { CallEngine } from "../src/call/engine";
 import { getFlow } from "../src/call/flows";
 import { liveCallState } from "../src/call/live-state";
 import type { CallIO, CallMeta, CallRecord } from "../src/call/ports";
 import { recordingAllowed } from "../src/call/recorder";
-import { type CallRecording, RECORDING_STORED_EVENT, startCallRecording } from "../src/call/recording-store";
+import { RECORDING_STORED_EVENT } from "../src/call/recording-store";
 import { createTimers } from "../src/call/timers";
 import { type InboundFrame, parseInboundFrame, type StartFrame } from "../src/call/twilio-frames";
 import { actionRunner, providerPorts, r2UtteranceCache, twilioClient } from "../src/call/wiring";
 import type { AppConfig } from "../src/config/config";
 import { configFor } from "../src/config/context";
 import { edgePortsFor } from "../src/lead/edge-ports";
-import { createLogger, type Logger } from "../src/lib/log";
+import { createLogger, errorFields, type Logger } from "../src/lib/log";
 import { transcriptObjectKey } from "../src/privacy/erasure";
 import { loadEvents, scoreAndStore } from "../src/qa/scorecard-store";
 import { assembleTranscript } from "../src/qa/transcript";
@@ -68,7 +69,7 @@ async function vadClassifier(log: Logger): Promise<FrameClassifier | undefined> 
     return (await webRtcVad).createClassifier(DEFAULT_VAD_CONFIG.vad.webrtcMode);
   } catch (err) {
     log.warn("webrtc vad unavailable; using the energy vad", {
-      error: err instanceof Error ? err.message : String(err),
+      error: errorFields(err),
     });
     return undefined;
   }
@@ -77,7 +78,7 @@ async function vadClassifier(log: Logger): Promise<FrameClassifier | undefined> 
 export class CallSession extends DurableObject<Env> {
   private readonly config: AppConfig;
   private readonly log: Logger;
-  private readonly outbox: Outbox;
+  private outbox: Outbox;
   private engine: CallEngine | null = null;
   private socket: WebSocket | null = null;
   private readonly timers = createTimers();
@@ -87,8 +88,8 @@ export class CallSession extends DurableObject<Env> {
   private readonly mirror: CallStateMirror;
   private mirrorChain: Promise<void> = Promise.resolve();
   private lastMirrored = "";
-  /** This call's recording in progress (only when the consent rule allows it). */
-  private recording: CallRecording | null = null;
+  /** This call's recording in progress (only when the consent rule allows it); durable across evictions. */
+  private recording: DurableRecording | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -101,9 +102,61 @@ export class CallSession extends DurableObject<Env> {
       redis.url && redis.token
         ? new UpstashCallStateMirror(createUpstashClient({ url: redis.url, token: redis.token }), ttlSeconds)
         : new DurableObjectCallStateMirror(ctx.storage, ttlSeconds);
-    ctx.storage.sql.exec(
+    this.initTables();
+  }
+
+  private initTables(): void {
+    const sql = this.ctx.storage.sql;
+    sql.exec(
       "CREATE TABLE IF NOT EXISTS call_record (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)",
     );
+    DurableRecording.init(this.ctx.storage);
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS used_stream_tokens (id TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL)",
+    );
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS erased_tombstone (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL)",
+    );
+  }
+
+  /** Whether this call was erased: nothing is started, persisted or flushed any more. */
+  private erased(): boolean {
+    return this.ctx.storage.sql.exec("SELECT 1 FROM erased_tombstone WHERE id = 1").toArray().length > 0;
+  }
+
+  /**
+   * Erasure of this call's data subject: a tombstone first (so no later start, outbox write or flush
+   * brings anything back), the call stopped, its live-state key deleted, then every stored byte
+   * (`deleteAll`) and the tombstone written again on the empty storage.
+   */
+  async erase(callSid: string): Promise<void> {
+    const write = () => {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO erased_tombstone (id, at_ms) VALUES (1, ?) ON CONFLICT(id) DO NOTHING",
+        Date.now(),
+      );
+    };
+    write();
+    this.recording = null;
+    const engine = this.engine;
+    this.engine = null;
+    const socket = this.socket;
+    this.socket = null;
+    if (engine) await engine.shutdown().catch(() => undefined);
+    for (const ws of this.ctx.getWebSockets()) ws.close(1000, "call erased");
+    socket?.close(1000, "call erased");
+    await this.mirrorChain.catch(() => undefined);
+    await this.mirror.delete(callSid).catch((err: unknown) => {
+      this.log.warn("live call state not deleted", {
+        error: errorFields(err),
+      });
+    });
+    await this.ctx.storage.deleteAlarm();
+    this.alarmArmed = false;
+    await this.ctx.storage.deleteAll();
+    this.initTables();
+    this.outbox = new Outbox(this.ctx.storage.sql, { log: this.log });
+    write();
   }
 
   /**
@@ -149,7 +202,7 @@ export class CallSession extends DurableObject<Env> {
       try {
         await this.start(ws, attachment.pathCallSid, frame);
       } catch (err) {
-        this.log.error("call start failed", { error: err instanceof Error ? err.message : String(err) });
+        this.log.error("call start failed", { error: errorFields(err) });
         ws.close(1011, "call could not start");
       }
       return;
@@ -209,6 +262,8 @@ export class CallSession extends DurableObject<Env> {
         { ...record.meta, streamSid: attachment.streamSid ?? record.meta.streamSid },
         record,
         {},
+        false,
+        false,
       );
       return this.engine;
     })().finally(() => {
@@ -218,14 +273,23 @@ export class CallSession extends DurableObject<Env> {
   }
 
   private async start(ws: WebSocket, pathCallSid: string, frame: StartFrame): Promise<void> {
+    if (this.erased()) {
+      ws.close(1008, "call erased");
+      return;
+    }
     const callSid = frame.start.callSid;
     const params = frame.start.customParameters;
-    const token = await verifyStreamToken(this.config.streamTokenSecret, callSid, params.token, Date.now());
-    if (!token.ok || callSid !== pathCallSid) {
-      this.log.warn("media stream refused", {
-        callSid,
-        reason: token.ok ? "call_sid_mismatch" : token.reason,
-      });
+    const nowMs = Date.now();
+    const token = await verifyStreamToken(this.config.streamTokenSecret, callSid, params, nowMs);
+    const refusal = !token.ok
+      ? token.reason
+      : callSid !== pathCallSid
+        ? "call_sid_mismatch"
+        : !this.consumeStreamToken(token.tokenId, token.expiresAtMs, nowMs)
+          ? "token_replayed"
+          : null;
+    if (refusal) {
+      this.log.warn("media stream refused", { callSid, reason: refusal });
       ws.close(1008, "invalid stream token");
       return;
     }
@@ -250,11 +314,14 @@ export class CallSession extends DurableObject<Env> {
         };
     const vars: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) if (k.startsWith("var_")) vars[k.slice(4)] = v;
+    // A campaign call carries only its lead id: the lead's details are loaded here, server-side.
+    if (!resume && meta.campaign && vars.lead_id)
+      Object.assign(vars, await this.campaignLeadVars(meta.campaign, vars.lead_id));
     ws.serializeAttachment({
       ...(ws.deserializeAttachment() as SocketAttachment),
       verified: true,
     } satisfies SocketAttachment);
-    await this.run(ws, meta, resume, vars, reopenForCallback);
+    await this.run(ws, meta, resume, vars, reopenForCallback, true);
   }
 
   /** Build the engine for this socket and start (or resume) the call. */
@@ -264,6 +331,7 @@ export class CallSession extends DurableObject<Env> {
     resume: CallRecord | null,
     vars: Record<string, string>,
     reopenForCallback = false,
+    newStream = true,
   ) {
     const flow = getFlow(meta.flowId);
     if (!flow) {
@@ -275,10 +343,22 @@ export class CallSession extends DurableObject<Env> {
     if (previous) await previous.shutdown().catch(() => undefined);
     const classifier = await vadClassifier(this.log);
     this.socket = ws;
-    // Recording: a fresh call whose flow disclosed recording (consent rule: src/call/recorder.ts).
-    if (!resume && recordingAllowed(flow))
-      this.recording = startCallRecording(this.env.MEDIA, meta.callSid, meta.startedAtMs);
-    const recorder = this.recording?.callSid === meta.callSid ? this.recording.recorder : undefined;
+    // Recording: a fresh call whose flow disclosed recording (consent rule: src/call/recorder.ts); a
+    // resumed call carries on with the recording an evicted instance was making (kept in storage).
+    if (!this.recording) {
+      const clock = () => Date.now();
+      if (resume)
+        this.recording = DurableRecording.resume(this.ctx.storage, this.env.MEDIA, clock, newStream);
+      else if (recordingAllowed(flow) && !DurableRecording.exists(this.ctx.storage))
+        this.recording = DurableRecording.start(
+          this.ctx.storage,
+          this.env.MEDIA,
+          meta.callSid,
+          meta.startedAtMs,
+          clock,
+        );
+    }
+    const recorder = this.recording?.callSid === meta.callSid ? this.recording : undefined;
     const engine = new CallEngine(
       {
         flow,
@@ -359,7 +439,7 @@ export class CallSession extends DurableObject<Env> {
               await edgePortsFor(config, this.env).suppressions.add(entry.phone, entry.source);
             } catch (err) {
               log.error("do-not-call set update failed; opt-out is still recorded", {
-                error: err instanceof Error ? err.message : String(err),
+                error: errorFields(err),
               });
             }
           },
@@ -403,8 +483,19 @@ export class CallSession extends DurableObject<Env> {
     } catch (err) {
       this.log.error("call recording not stored", {
         callSid: recording.callSid,
-        error: err instanceof Error ? err.message : String(err),
+        error: errorFields(err),
       });
+    }
+  }
+
+  /** The campaign lead's flow variables (empty when the campaign or lead is unknown). */
+  private async campaignLeadVars(campaign: string, leadId: string): Promise<Record<string, string>> {
+    try {
+      const dialer = this.env.CAMPAIGN_DIALER.get(this.env.CAMPAIGN_DIALER.idFromName(campaign));
+      return (await dialer.leadVars(leadId)) ?? {};
+    } catch (err) {
+      this.log.warn("campaign lead not loaded", { error: errorFields(err) });
+      return {};
     }
   }
 
@@ -420,9 +511,24 @@ export class CallSession extends DurableObject<Env> {
       });
     } catch (err) {
       this.log.warn("campaign outcome not reported", {
-        error: err instanceof Error ? err.message : String(err),
+        error: errorFields(err),
       });
     }
+  }
+
+  /**
+   * Single use: remember a verified token id until it expires, and refuse it the second time, so a
+   * replayed handshake can neither take over the live call nor reopen an ended one.
+   */
+  private consumeStreamToken(tokenId: string, expiresAtMs: number, nowMs: number): boolean {
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM used_stream_tokens WHERE expires_at_ms < ?", nowMs);
+    const inserted = sql.exec(
+      "INSERT INTO used_stream_tokens (id, expires_at_ms) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
+      tokenId,
+      expiresAtMs,
+    );
+    return inserted.rowsWritten > 0;
   }
 
   private loadRecord(): CallRecord | null {
@@ -434,6 +540,7 @@ export class CallSession extends DurableObject<Env> {
 
   /** Snapshot and events in one transaction; the flush happens later, from the alarm. */
   private persist(record: CallRecord | null, events: CallEventInput[]): void {
+    if (this.erased()) return;
     this.ctx.storage.transactionSync(() => {
       if (record) {
         this.ctx.storage.sql.exec(
@@ -458,7 +565,7 @@ export class CallSession extends DurableObject<Env> {
     this.mirrorChain = this.mirrorChain.then(() =>
       this.mirror.put(state).catch((err: unknown) => {
         this.log.warn("call state mirror failed", {
-          error: err instanceof Error ? err.message : String(err),
+          error: errorFields(err),
         });
       }),
     );
@@ -475,7 +582,7 @@ export class CallSession extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmArmed = false;
     const db = this.config.database;
-    if (!db) return;
+    if (!db || this.erased()) return;
     const store = new PostgresEventStore(
       neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy }),
       this.log,
@@ -508,7 +615,7 @@ export class CallSession extends DurableObject<Env> {
       );
     } catch (err) {
       this.log.warn("call scorecard or transcript not stored", {
-        error: err instanceof Error ? err.message : String(err),
+        error: errorFields(err),
       });
     } finally {
       await release();

@@ -70,6 +70,16 @@ export class CampaignDialer extends DurableObject<Env> {
     return this.store.settings();
   }
 
+  /**
+   * A lead's flow variables, loaded server-side by the call's Durable Object (the answer URL carries
+   * only the lead id, so no personal data reaches Twilio's request logs).
+   */
+  async leadVars(leadId: string): Promise<Record<string, string> | null> {
+    const lead = this.store.lead(leadId);
+    if (!lead) return null;
+    return { first_name: lead.firstName, email: lead.email, time_zone: lead.timeZone, lead_id: lead.id };
+  }
+
   async addLeads(leads: LeadInput[]): Promise<{ added: number; duplicates: number }> {
     const result = this.store.addLeads(leads, Date.now());
     await this.wakeAt(Date.now());

@@ -8,7 +8,7 @@ import type { AppEnv } from "./app-env";
 import { ConfigError } from "./config/config";
 import { configFor, loggerFor } from "./config/context";
 import { AppError } from "./lib/errors";
-import { createLogger } from "./lib/log";
+import { createLogger, errorFields } from "./lib/log";
 import { purgeExpired } from "./privacy/erasure";
 import { adminRoutes } from "./routes/admin";
 import { bodyLimits } from "./routes/body-limits";
@@ -80,7 +80,11 @@ app.onError((err, c) => {
   return c.json({ error: { code: "internal", message: "Internal error" } }, 500);
 });
 
-/** Daily retention job: erase recordings and transcripts older than RETENTION_DAYS. */
+/**
+ * Daily retention job: erase recordings, transcripts, personal fields and each call's Durable Object
+ * storage for calls older than RETENTION_DAYS, until nothing is due or the time budget is spent (the
+ * next run resumes where this one stopped).
+ */
 async function scheduled(
   _controller: ScheduledController,
   env: AppEnv["Bindings"],
@@ -94,15 +98,20 @@ async function scheduled(
     wsProxyUrl: config.database.wsProxy,
   })();
   try {
-    const erased = await purgeExpired(
-      { session, bucket: env.MEDIA, nowMs: Date.now() },
-      config.retentionDays,
-    );
-    log.info("retention run finished", { erased: erased.length });
+    const run = await purgeExpired({ session, bucket: env.MEDIA, nowMs: Date.now() }, config.retentionDays, {
+      budgetMs: RETENTION_BUDGET_MS,
+      clock: () => Date.now(),
+      forgetCall: (callSid) => env.CALL_SESSION.get(env.CALL_SESSION.idFromName(callSid)).erase(callSid),
+      onFailure: (callSid, err) => log.warn("retention erasure failed", { callSid, error: errorFields(err) }),
+    });
+    log.info("retention run finished", { erased: run.erased.length, failed: run.failed, done: run.done });
   } finally {
     await release();
   }
 }
+
+/** Well inside a Cron Trigger's 15-minute wall-clock limit. */
+const RETENTION_BUDGET_MS = 10 * 60_000;
 
 export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<AppEnv["Bindings"]>;
 export { CallSession } from "../durable-objects/call-session";

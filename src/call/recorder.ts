@@ -41,6 +41,11 @@ export interface RecorderOptions {
   settleMs?: number;
   /** The caller track may run at most this far ahead of the agent clock before it is flushed anyway. Default 60 s. */
   maxPendingMs?: number;
+  /**
+   * Stereo frames already emitted by an earlier recorder of the same call (a Durable Object resumed
+   * after eviction): this one continues the timeline from there, and its totals include them.
+   */
+  startFrames?: number;
 }
 
 /** Totals of a finished recording. */
@@ -132,6 +137,24 @@ export class Recorder implements RecordingSink {
     this.settle = (opts.settleMs ?? 2_000) * SAMPLES_PER_MS;
     this.maxPending = (opts.maxPendingMs ?? 60_000) * SAMPLES_PER_MS;
     this.part = new Uint8Array(this.partBytes);
+    const start = Math.max(0, Math.floor(opts.startFrames ?? 0));
+    if (start > 0) {
+      this.callerTrack.drop(start);
+      this.agentTrack.drop(start);
+      this.flushed = this.playhead = this.clock = start;
+      this.emittedBytes = start * 2;
+    }
+  }
+
+  /**
+   * The agent side's clock read `nowMs` (epoch) with nothing more sent: audio older than the settle
+   * margin can no longer change, so it may be emitted now rather than held in memory. A shell that
+   * must not lose audio to an eviction calls this often (every caller frame).
+   */
+  tick(nowMs: number): void {
+    if (this.finished) return;
+    this.clock = Math.max(this.clock, this.samplesSinceOrigin(nowMs));
+    this.advance();
   }
 
   /** Whether the caller's objection ended the recording. */

@@ -1,6 +1,6 @@
 /**
  * The Twilio call a campaign attempt places: the public voice webhook with the flow, the campaign and the
- * lead's variables; async AMD that waits for the greeting's end (so a voicemail is left after the beep);
+ * lead's id (never its personal data); async AMD that waits for the greeting's end (so a voicemail is left after the beep);
  * status and AMD callbacks on campaign routes that close the attempt and feed the call's flow. Pure.
  */
 import type { CreateCallParams } from "../integrations/twilio-rest";
@@ -25,9 +25,8 @@ export function campaignCallParams(settings: CampaignSettings, lead: StoredLead)
   const voice = new URL("/twilio/voice", settings.publicBaseUrl);
   voice.searchParams.set("flow", settings.flow);
   voice.searchParams.set("campaign", settings.id);
-  voice.searchParams.set("var_first_name", lead.firstName.slice(0, 200));
-  voice.searchParams.set("var_email", lead.email);
-  voice.searchParams.set("var_time_zone", lead.timeZone);
+  // Only the lead's id: Twilio logs the answer URL, so the call's Durable Object loads the lead's
+  // name, email and time zone from the campaign (`leadVars`) instead.
   voice.searchParams.set("var_lead_id", lead.id);
   return {
     to: lead.phone,

@@ -4,6 +4,7 @@
  * event plus the `leads` row) and the pre-dial suppression check. Each write is one transaction
  * keyed deterministically, so a replay inserts nothing.
  */
+import { sha256Hex } from "../integrations/crypto";
 import { EVENT_TYPES } from "../store/call-event";
 import type { SqlSession } from "../store/sql-client";
 import { inTransaction } from "../store/sql-client";
@@ -163,11 +164,11 @@ export async function recordLead(session: SqlSession, l: LeadRecord): Promise<bo
   });
 }
 
-/** Whether any opt-out was ever recorded for the number (opt-outs are never lifted here). */
+/** Whether any opt-out was ever recorded for the number (opt-outs are never lifted; an erased number matches by hash). */
 export async function isSuppressedInDb(session: SqlSession, phone: string): Promise<boolean> {
   const r = await session.query<{ found: boolean }>(
-    "SELECT EXISTS (SELECT 1 FROM suppressions WHERE phone = $1) AS found",
-    [phone],
+    "SELECT EXISTS (SELECT 1 FROM suppressions WHERE phone = $1 OR phone_hash = $2) AS found",
+    [phone, await sha256Hex(phone)],
   );
   return r.rows[0]?.found === true;
 }

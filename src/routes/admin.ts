@@ -14,6 +14,7 @@ import { providerPorts } from "../call/wiring";
 import type { Flow } from "../flow/schema";
 import { AppError } from "../lib/errors";
 import { eraseCall } from "../privacy/erasure";
+import { eraseSubject } from "../privacy/subject-erasure";
 import type { QaEvent } from "../qa/call-facts";
 import { loadEvents } from "../qa/scorecard-store";
 import { neonConnect } from "../store/neon";
@@ -202,3 +203,52 @@ adminRoutes.post("/admin/calls/:callSid/erase", async (c) => {
     await release();
   }
 });
+
+const SubjectBody = z
+  .object({
+    phone: z
+      .string()
+      .regex(/^\+[1-9][0-9]{6,14}$/, "phone must be E.164")
+      .optional(),
+    email: z.string().email().max(254).optional(),
+  })
+  .refine((b) => b.phone !== undefined || b.email !== undefined, "phone or email is required");
+
+/**
+ * `POST /admin/subjects/erase` `{ phone?, email? }`: erase a data subject from every store (Postgres,
+ * R2, each call's Durable Object and live state). Opt-out and consent proof stay as number hash +
+ * time + source.
+ */
+adminRoutes.post(
+  "/admin/subjects/erase",
+  zValidator("json", SubjectBody, (result) => {
+    if (!result.success)
+      throw new AppError(400, "invalid_body", "body must be { phone?: E.164, email?: email }");
+  }),
+  async (c) => {
+    const subject = c.req.valid("json");
+    const db = c.get("config").database;
+    if (!db)
+      throw new AppError(503, "no_database", "Erasure needs DATABASE_URL (the audit trail lives there)");
+    const { session, release } = await neonConnect({ databaseUrl: db.url, wsProxyUrl: db.wsProxy })();
+    try {
+      const result = await eraseSubject(
+        {
+          session,
+          bucket: c.env.MEDIA,
+          nowMs: Date.now(),
+          forgetCall: (callSid) =>
+            c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(callSid)).erase(callSid),
+        },
+        subject,
+      );
+      c.get("log").info("data subject erased", {
+        calls: result.calls.length,
+        eventsScrubbed: result.eventsScrubbed,
+      });
+      return c.json({ calls: result.calls.length, eventsScrubbed: result.eventsScrubbed });
+    } finally {
+      await release();
+    }
+  },
+);

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { validateTwilioSignature } from "../integrations/twilio-signature";
 import { AppError } from "../lib/errors";
-import { mintStreamToken } from "../telephony/stream-token";
+import { mintStreamToken, STREAM_TOKEN_PARAM } from "../telephony/stream-token";
 import { AmdParams, CALL_SID, publicUrl, StatusParams, signedTwilioForm } from "../telephony/twilio-webhook";
 import { connectStreamTwiml } from "../telephony/twiml";
 import { requireConfigured } from "./require-config";
@@ -38,15 +38,8 @@ export const twilioRoutes = new Hono<AppEnv>()
     const url = new URL(c.req.url);
     const flow = url.searchParams.get("flow") ?? config.defaultFlow;
     if (!/^[a-z0-9-]{1,64}$/.test(flow)) throw new AppError(400, "bad_flow", "flow must be a flow id");
-    const token = await mintStreamToken(
-      config.streamTokenSecret,
-      params.CallSid,
-      Date.now(),
-      config.streamTokenTtlMs,
-    );
     const streamUrl = publicUrl(config, `${url.origin}/media/${params.CallSid}`, "wss");
     const streamParams: Record<string, string> = {
-      token,
       flow,
       direction: params.Direction,
       from: params.From,
@@ -57,6 +50,14 @@ export const twilioRoutes = new Hono<AppEnv>()
     if (campaign) streamParams.campaign = campaign.slice(0, 64);
     // Back from a warm transfer nobody answered: the call resumes with a callback offer.
     if (url.searchParams.get("resume") === "callback") streamParams.resume = "callback";
+    // Signed last: the token covers every other parameter, so none can be changed on a replay.
+    streamParams[STREAM_TOKEN_PARAM] = await mintStreamToken(
+      config.streamTokenSecret,
+      params.CallSid,
+      streamParams,
+      Date.now(),
+      config.streamTokenTtlMs,
+    );
     c.get("log").info("voice webhook answered", {
       callSid: params.CallSid,
       flow,

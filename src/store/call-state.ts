@@ -41,6 +41,8 @@ export function callStateKey(callSid: string): string {
 export interface CallStateMirror {
   put(state: CallState): Promise<void>;
   get(callSid: string): Promise<CallState | undefined>;
+  /** Forget a call's live state (erasure). */
+  delete(callSid: string): Promise<void>;
 }
 
 /** Port: at-most-once claims for webhook deliveries. True for the first claim of `key` within the TTL. */

@@ -55,6 +55,10 @@ export class DurableObjectCallStateMirror implements CallStateMirror {
     const parsed = CallStateSchema.safeParse(raw);
     return parsed.success ? parsed.data : undefined;
   }
+
+  async delete(callSid: string): Promise<void> {
+    await this.storage.delete(callStateKey(callSid));
+  }
 }
 
 /**

@@ -76,6 +76,10 @@ export class UpstashCallStateMirror implements CallStateMirror {
     const parsed = CallStateSchema.safeParse(typeof raw === "string" ? JSON.parse(raw) : raw);
     return parsed.success ? parsed.data : undefined;
   }
+
+  async delete(callSid: string): Promise<void> {
+    await this.redis.del(callStateKey(callSid));
+  }
 }
 
 /** Idempotency keys: `SET idem:<key> 1 NX EX <ttl>`; "OK" means this caller is first. */

@@ -49,7 +49,7 @@ describe("Twilio webhooks", () => {
     const twiml = await res.text();
     expect(twiml).toContain(`<Stream url="wss://agent.example/media/${callSid}"`);
     expect(twiml).toContain('<Parameter name="var_first_name" value="&lt;Jo&quot;&gt;"/>');
-    expect(twiml).toMatch(/<Parameter name="token" value="v1\.\d+\.[A-Za-z0-9_-]+"\/>/);
+    expect(twiml).toMatch(/<Parameter name="token" value="v2\.[A-Za-z0-9_-]+\.\d+\.[A-Za-z0-9_-]+"\/>/);
   });
 
   it("rejects a malformed CallSid with a 400 and a reason", async () => {

@@ -115,7 +115,11 @@ describe("dialer tick", () => {
     const p = h.calls[0]?.params;
     const voice = new URL(p?.url ?? "");
     expect(voice.searchParams.get("campaign")).toBe("cmp_00000000000000000001");
-    expect(voice.searchParams.get("var_time_zone")).toBe("Europe/London");
+    // No personal data on the answer URL (Twilio logs it): the lead id only.
+    expect(voice.searchParams.get("var_lead_id")).toMatch(/^ld_/);
+    for (const k of ["var_first_name", "var_email", "var_time_zone"])
+      expect(voice.searchParams.has(k)).toBe(false);
+    expect(voice.toString()).not.toContain("+447700900001");
     expect(p?.amd).toMatchObject({ mode: "DetectMessageEnd", async: true });
     expect(p?.statusCallback).toBe(
       "https://agent.example/twilio/campaign-status?campaign=cmp_00000000000000000001",

@@ -42,6 +42,8 @@ async function seedCall(callSid: string, endedAtMs: number): Promise<void> {
       ev(2, "flow.capture", { state: "qualify", key: "email", value: "sam@example.co.uk" }),
       ev(3, "opt_out.recorded", { phone: "+447700900777", source: "call" }),
       ev(4, "call.ended", { outcome: "opt_out", durationMs: 60_000 }, endedAtMs),
+      // Personal keys nested inside a payload go too.
+      ev(5, "action.result", { action: "crm_note", result: { contact: { email: "sam@example.co.uk" } } }),
     ]);
   } finally {
     await release();
@@ -98,7 +100,7 @@ describe("erasure of a call's recording and transcript", () => {
       wsProxyUrl: e.NEON_WS_PROXY,
     })();
     try {
-      const erased = await purgeExpired({ session, bucket: env.MEDIA, nowMs: Date.now() }, 30);
+      const { erased } = await purgeExpired({ session, bucket: env.MEDIA, nowMs: Date.now() }, 30);
       expect(erased.map((r) => r.callSid)).toContain(old);
       expect(erased.map((r) => r.callSid)).not.toContain(recent);
     } finally {
@@ -106,5 +108,33 @@ describe("erasure of a call's recording and transcript", () => {
     }
     expect(await env.MEDIA.head(recordingObjectKey(old))).toBeNull();
     expect(await env.MEDIA.head(recordingObjectKey(recent))).not.toBeNull();
+  });
+
+  it("keeps erasing batch after batch until nothing is due, and a run cut short by its time budget resumes", async () => {
+    const old = [newCallSid(), newCallSid(), newCallSid(), newCallSid(), newCallSid()];
+    for (const [i, sid] of old.entries()) await seedCall(sid, Date.now() - 50 * 86_400_000 + i);
+    const { session, release } = await neonConnect({
+      databaseUrl: e.DATABASE_URL,
+      wsProxyUrl: e.NEON_WS_PROXY,
+    })();
+    try {
+      // A clock that moves 1 ms per look (the first look starts the budget): 4 ms last three erasures.
+      let t = 0;
+      const first = await purgeExpired({ session, bucket: env.MEDIA, nowMs: Date.now() }, 30, {
+        batch: 2,
+        budgetMs: 4,
+        clock: () => t++,
+      });
+      expect(first.done).toBe(false);
+      expect(first.erased.length).toBe(3);
+      const second = await purgeExpired({ session, bucket: env.MEDIA, nowMs: Date.now() }, 30, { batch: 2 });
+      expect(second.done).toBe(true);
+      const all = [...first.erased, ...second.erased].map((r) => r.callSid);
+      for (const sid of old) expect(all).toContain(sid);
+      expect(new Set(all).size).toBe(all.length);
+    } finally {
+      await release();
+    }
+    for (const sid of old) expect(await env.MEDIA.head(recordingObjectKey(sid))).toBeNull();
   });
 });

@@ -156,7 +156,10 @@ describe("a campaign end to end", () => {
     const form = first.createParams;
     const voice = new URL(String(form.Url));
     expect(voice.searchParams.get("campaign")).toBe(id);
-    expect(voice.searchParams.get("var_time_zone")).toBe("Europe/London");
+    // No personal data on the answer URL (Twilio logs it): the lead id only; the call loads the rest.
+    expect(voice.searchParams.get("var_lead_id")).toMatch(/^ld_/);
+    for (const k of ["var_first_name", "var_email", "var_time_zone"])
+      expect(voice.searchParams.has(k)).toBe(false);
     expect(form.AsyncAmd).toBe("true");
     expect(form.MachineDetection).toBe("DetectMessageEnd");
     expect(form.From).toBe("+442071234567");

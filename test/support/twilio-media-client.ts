@@ -62,6 +62,8 @@ export class TwilioMediaClient {
   readonly events: { event: string; name?: string; atMs: number }[] = [];
   agentBytes = 0;
   clears = 0;
+  /** The custom parameters this client's `start` carried (a replay test sends them again). */
+  startParameters: Record<string, string> = {};
   closed: { code: number; reason: string } | null = null;
   private seq = 0;
   private mediaMs = 0;
@@ -148,6 +150,7 @@ export class TwilioMediaClient {
   }
 
   start(customParameters: Record<string, string>): void {
+    this.startParameters = { ...customParameters };
     this.send({ event: "connected", protocol: "Call", version: "1.0.0" });
     this.send({
       event: "start",
