@@ -271,10 +271,18 @@ describe("stream tokens on a signed media socket", () => {
 
   it("closes a socket whose stream token is forged, expired (replayed) or minted for another call", async () => {
     const now = Date.now();
+    // The token signs the stream's other custom parameters too (they are what `startWith` sends).
+    const params = { flow: "outbound-booking", direction: "outbound-api" };
     const cases: [string, (callSid: string) => Promise<string>][] = [
-      ["stream token forged", (sid) => mintStreamToken("not-the-secret-at-all", sid, now, 60_000)],
-      ["stream token expired", (sid) => mintStreamToken(L.twilioAuthToken, sid, now - 600_000, 60_000)],
-      ["stream token for another call", () => mintStreamToken(L.twilioAuthToken, newCallSid(), now, 60_000)],
+      ["stream token forged", (sid) => mintStreamToken("not-the-secret-at-all", sid, params, now, 60_000)],
+      [
+        "stream token expired",
+        (sid) => mintStreamToken(L.twilioAuthToken, sid, params, now - 600_000, 60_000),
+      ],
+      [
+        "stream token for another call",
+        () => mintStreamToken(L.twilioAuthToken, newCallSid(), params, now, 60_000),
+      ],
     ];
     for (const [name, token] of cases) {
       const client = await startWith(token);
