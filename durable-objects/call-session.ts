@@ -314,9 +314,9 @@ export class CallSession extends DurableObject<Env> {
         };
     const vars: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) if (k.startsWith("var_")) vars[k.slice(4)] = v;
-    // A campaign call carries only its lead id: the lead's details are loaded here, server-side.
-    if (!resume && meta.campaign && vars.lead_id)
-      Object.assign(vars, await this.campaignLeadVars(meta.campaign, vars.lead_id));
+    // A lead's call carries only its lead id (Twilio logs the answer URL): the lead's details are
+    // loaded here, server-side, from its campaign, or else from the edge store (web leads).
+    if (!resume && vars.lead_id) Object.assign(vars, await this.leadVars(meta.campaign, vars.lead_id));
     ws.serializeAttachment({
       ...(ws.deserializeAttachment() as SocketAttachment),
       verified: true,
@@ -485,6 +485,23 @@ export class CallSession extends DurableObject<Env> {
         callSid: recording.callSid,
         error: errorFields(err),
       });
+    }
+  }
+
+  /**
+   * A lead's flow variables: the campaign's lead when the call belongs to a campaign that knows the
+   * id, else a web lead's variables kept in the edge store by speed to lead. Empty when neither has it.
+   */
+  private async leadVars(campaign: string | null, leadId: string): Promise<Record<string, string>> {
+    if (campaign) {
+      const found = await this.campaignLeadVars(campaign, leadId);
+      if (Object.keys(found).length > 0) return found;
+    }
+    try {
+      return (await edgePortsFor(this.config, this.env).callVars.get(leadId)) ?? {};
+    } catch (err) {
+      this.log.warn("web lead call variables not loaded", { error: errorFields(err) });
+      return {};
     }
   }
 

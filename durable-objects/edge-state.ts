@@ -1,6 +1,7 @@
 /**
  * EdgeState: the embedded stand-in for Redis at the edge (webhook claims, rate limits, idempotent
- * responses, the do-not-call set, dashboard session epochs) when Upstash is not configured.
+ * responses, the do-not-call set, web leads' call variables, dashboard session epochs) when Upstash
+ * is not configured.
  * SQLite-backed; the logic lives in src/lead/edge-store.ts and this class only adds RPC and an
  * alarm that retries the lead outbox (accepted leads whose after-work has not landed) and sweeps
  * expired keys hourly.
@@ -12,6 +13,7 @@ import { durableObjectEdgePorts, type EdgeStateNamespace } from "../src/lead/edg
 import {
   type EdgeStateRpc,
   EdgeStoreCore,
+  type LeadCallVars,
   type ReplayLookup,
   type SessionEpoch,
   type StoredResponse,
@@ -90,6 +92,23 @@ export class EdgeState extends DurableObject<Env> implements EdgeStateRpc {
     await this.core.addSuppression(phone, source);
   }
 
+  async minimiseSuppression(phone: string): Promise<void> {
+    await this.core.minimiseSuppression(phone);
+  }
+
+  async putLeadCallVars(leadId: string, vars: LeadCallVars, ttlSeconds: number): Promise<void> {
+    await this.core.putLeadCallVars(leadId, vars, ttlSeconds);
+    await this.scheduleSweep();
+  }
+
+  async leadCallVars(leadId: string): Promise<LeadCallVars | undefined> {
+    return this.core.leadCallVars(leadId);
+  }
+
+  async deleteLeadCallVars(leadId: string): Promise<void> {
+    await this.core.deleteLeadCallVars(leadId);
+  }
+
   async putLead(id: string, record: unknown, dueAtMs: number): Promise<void> {
     await this.core.putLead(id, record, dueAtMs);
     await this.alarmBy(dueAtMs);
@@ -119,6 +138,7 @@ export class EdgeState extends DurableObject<Env> implements EdgeStateRpc {
         const result = await runPendingLead(entry.record as PendingLead, {
           config,
           suppressions: ports.suppressions,
+          callVars: ports.callVars,
           callClaims: ports.claims,
           log,
           nowMs: clockFor(config)(),

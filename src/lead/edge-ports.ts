@@ -1,6 +1,6 @@
 /**
  * The edge-state ports the public endpoints use (claims with release, rate limits, replayable
- * responses, the do-not-call set, the dashboard's session epochs) and the choice of adapter: Upstash Redis when configured,
+ * responses, the do-not-call set, web leads' call variables, the dashboard's session epochs) and the choice of adapter: Upstash Redis when configured,
  * otherwise the `EdgeState` Durable Object, sharded by key so no single instance is hot.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
@@ -10,11 +10,13 @@ import { createUpstashClient, UpstashIdempotencyStore, UpstashRateLimiter } from
 import {
   type EdgeStateRpc,
   EdgeStoreCore,
+  type LeadCallVars,
   memoryEdgeStorage,
   type ReplayLookup,
   randomEpochSecret,
   type SessionEpoch,
   type StoredResponse,
+  suppressionHash,
 } from "./edge-store";
 
 /** Claims that can be given back when the work they guarded failed, so a retry may try again. */
@@ -29,10 +31,22 @@ export interface ReplayStore {
   abandon(key: string): Promise<void>;
 }
 
-/** The do-not-call set kept beside the other edge state (Postgres `suppressions` is the durable one). */
+/**
+ * The do-not-call set kept beside the other edge state (Postgres `suppressions` is the durable one).
+ * Numbers are stored as `suppressionHash`; plain entries written before that still match.
+ */
 export interface SuppressionSet {
   has(phone: string): Promise<boolean>;
   add(phone: string, source: string): Promise<void>;
+  /** Erasure: a plain entry for the number becomes its hash, so the number stays blocked. */
+  minimise(phone: string): Promise<void>;
+}
+
+/** Web leads' call variables by lead id, so the answer URL carries only the id (see speed-to-lead.ts). */
+export interface LeadCallVarsStore {
+  put(leadId: string, vars: LeadCallVars, ttlSeconds: number): Promise<void>;
+  get(leadId: string): Promise<LeadCallVars | undefined>;
+  delete(leadId: string): Promise<void>;
 }
 
 /** Accepted leads kept until their after-work lands (retried by the Durable Object's alarm). */
@@ -58,6 +72,7 @@ export interface EdgePorts {
   limiter: ResettableRateLimiter;
   replays: ReplayStore;
   suppressions: SuppressionSet;
+  callVars: LeadCallVarsStore;
   outbox: LeadOutbox;
   sessions: SessionEpochs;
 }
@@ -102,6 +117,12 @@ export function durableObjectEdgePorts(ns: EdgeStateNamespace): EdgePorts {
     suppressions: {
       has: (phone) => dnc().isSuppressed(phone),
       add: (phone, source) => dnc().addSuppression(phone, source),
+      minimise: (phone) => dnc().minimiseSuppression(phone),
+    },
+    callVars: {
+      put: (id, vars, ttl) => shard(`callvars:${id}`).putLeadCallVars(id, vars, ttl),
+      get: (id) => shard(`callvars:${id}`).leadCallVars(id),
+      delete: (id) => shard(`callvars:${id}`).deleteLeadCallVars(id),
     },
     outbox: durableObjectOutbox(ns),
     sessions: {
@@ -147,6 +168,10 @@ function serialisedStore(core: EdgeStoreCore): EdgeStateRpc {
     abandonReplay: (key) => run(() => core.abandonReplay(key)),
     isSuppressed: (phone) => run(() => core.isSuppressed(phone)),
     addSuppression: (phone, source) => run(() => core.addSuppression(phone, source)),
+    minimiseSuppression: (phone) => run(() => core.minimiseSuppression(phone)),
+    putLeadCallVars: (id, vars, ttl) => run(() => core.putLeadCallVars(id, vars, ttl)),
+    leadCallVars: (id) => run(() => core.leadCallVars(id)),
+    deleteLeadCallVars: (id) => run(() => core.deleteLeadCallVars(id)),
     sessionEpoch: (name) => run(() => core.sessionEpoch(name)),
     rotateSessionEpoch: (name) => run(() => core.rotateSessionEpoch(name)),
     putLead: (id, record, dueAtMs) => run(() => core.putLead(id, record, dueAtMs)),
@@ -181,6 +206,14 @@ const epochEntry = (raw: unknown): SessionEpoch | undefined => {
   return typeof version === "number" && typeof secret === "string" ? { version, secret } : undefined;
 };
 
+const callVarsEntry = (raw: unknown): LeadCallVars | undefined => {
+  const parsed = typeof raw === "string" ? (JSON.parse(raw) as unknown) : raw;
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const vars: LeadCallVars = {};
+  for (const [k, v] of Object.entries(parsed)) if (typeof v === "string") vars[k] = v;
+  return vars;
+};
+
 const replayEntry = (raw: unknown): ReplayLookup => {
   const parsed = typeof raw === "string" ? (JSON.parse(raw) as unknown) : raw;
   if (typeof parsed === "object" && parsed !== null && "status" in parsed && "body" in parsed) {
@@ -189,7 +222,10 @@ const replayEntry = (raw: unknown): ReplayLookup => {
   return { state: "pending" };
 };
 
-/** Ports over Upstash Redis: `SET NX EX` claims, INCR windows, JSON replays, a Redis set for do-not-call. */
+/**
+ * Ports over Upstash Redis: `SET NX EX` claims, INCR windows, JSON replays, a Redis set of number
+ * hashes for do-not-call (plain members from before still match), JSON call variables with EX.
+ */
 export function upstashEdgePorts(redis: Redis, outbox: LeadOutbox = missingOutbox): EdgePorts {
   const claims = new UpstashIdempotencyStore(redis);
   return {
@@ -217,9 +253,34 @@ export function upstashEdgePorts(redis: Redis, outbox: LeadOutbox = missingOutbo
       },
     },
     suppressions: {
-      has: async (phone) => (await redis.sismember("suppressions", phone)) === 1,
+      has: async (phone) => {
+        const [hashed, plain] = await Promise.all([
+          redis.sismember("suppressions", await suppressionHash(phone)),
+          redis.sismember("suppressions", phone),
+        ]);
+        return hashed === 1 || plain === 1;
+      },
+      // The set holds members only; time and source of the proof live in Postgres `suppressions`.
       add: async (phone) => {
-        await redis.sadd("suppressions", phone);
+        await redis.sadd("suppressions", await suppressionHash(phone));
+      },
+      minimise: async (phone) => {
+        // Only a number that is on the list gets a hash; hash first, so it is never off the list.
+        if ((await redis.sismember("suppressions", phone)) !== 1) return;
+        await redis.sadd("suppressions", await suppressionHash(phone));
+        await redis.srem("suppressions", phone);
+      },
+    },
+    callVars: {
+      put: async (id, vars, ttl) => {
+        await redis.set(`callvars:${id}`, JSON.stringify(vars), { ex: Math.max(1, Math.ceil(ttl)) });
+      },
+      get: async (id) => {
+        const raw = await redis.get<unknown>(`callvars:${id}`);
+        return raw === null ? undefined : callVarsEntry(raw);
+      },
+      delete: async (id) => {
+        await redis.del(`callvars:${id}`);
       },
     },
     outbox,

@@ -1,9 +1,10 @@
 /**
  * The embedded edge store: webhook claims, rate-limit windows, replayable responses for idempotency
- * keys, the do-not-call set and the dashboard's session epochs, over Durable Object key-value storage
- * with explicit expiry. Pure
+ * keys, the do-not-call set (by number hash), web leads' call variables and the dashboard's session
+ * epochs, over Durable Object key-value storage with explicit expiry. Pure
  * logic over a storage interface, so the `EdgeState` Durable Object and the Node bench share it.
  */
+import { sha256Hex } from "../integrations/crypto";
 import type { RateLimitResult } from "../store/call-state";
 import {
   DurableObjectIdempotencyStore,
@@ -45,6 +46,29 @@ export function randomEpochSecret(): string {
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/**
+ * Hashed with every do-not-call number: fixed for the app, so the stored hashes are not a generic
+ * table of phone-number hashes. Changing it orphans every hashed entry: never change it.
+ */
+export const SUPPRESSION_HASH_PREFIX = "voice-agent/do-not-call/v1:";
+
+/**
+ * The do-not-call member for an E.164 number: `sha256:` + SHA-256 of the prefixed number, so the set
+ * proves an opt-out (hash + time + source) without holding the number itself.
+ */
+export async function suppressionHash(phone: string): Promise<string> {
+  return `sha256:${await sha256Hex(`${SUPPRESSION_HASH_PREFIX}${phone}`)}`;
+}
+
+/**
+ * A speed-to-lead call's flow variables (first name, email …), kept server-side under the lead id
+ * so that Twilio's answer URL (which Twilio logs) carries only the id.
+ */
+export type LeadCallVars = Record<string, string>;
+
+/** How long a lead's call variables are kept: far beyond the call they are for. */
+export const LEAD_CALL_VARS_TTL_SECONDS = 86_400;
+
 /** The RPC surface of the `EdgeState` Durable Object (and of the in-memory stand-in used by the bench). */
 export interface EdgeStateRpc {
   claim(key: string, ttlSeconds: number): Promise<boolean>;
@@ -54,8 +78,16 @@ export interface EdgeStateRpc {
   beginReplay(key: string, pendingTtlSeconds: number): Promise<ReplayLookup>;
   completeReplay(key: string, response: StoredResponse, ttlSeconds: number): Promise<void>;
   abandonReplay(key: string): Promise<void>;
+  /** Whether the number is on the do-not-call list (by hash, or plain for entries written before hashing). */
   isSuppressed(phone: string): Promise<boolean>;
+  /** Add the number, stored as its hash with time and source. */
   addSuppression(phone: string, source: string): Promise<void>;
+  /** Erasure: replace a plain entry for the number by its hash (time and source kept). */
+  minimiseSuppression(phone: string): Promise<void>;
+  putLeadCallVars(leadId: string, vars: LeadCallVars, ttlSeconds: number): Promise<void>;
+  /** The lead's call variables, or undefined when unknown or expired. */
+  leadCallVars(leadId: string): Promise<LeadCallVars | undefined>;
+  deleteLeadCallVars(leadId: string): Promise<void>;
   /** Keep an accepted lead until its after-work lands; it is due for a (re)try at `dueAtMs`. */
   putLead(id: string, record: unknown, dueAtMs: number): Promise<void>;
   /** The after-work landed: forget the lead. */
@@ -78,7 +110,13 @@ interface Expiring<T> {
 
 type ReplayEntry = { pending: true } | { pending: false; response: StoredResponse };
 
-const EXPIRING_PREFIXES = ["idem:", "rl:", "replay:"] as const;
+/** A do-not-call entry: proof of the opt-out, minimised to time and source (the key is the hash). */
+interface SuppressionEntry {
+  source: string;
+  atMs: number;
+}
+
+const EXPIRING_PREFIXES = ["idem:", "rl:", "replay:", "callvars:"] as const;
 
 /** The store over one storage. Atomic per Durable Object: its input gates serialise each read-then-write. */
 export class EdgeStoreCore implements EdgeStateRpc {
@@ -135,11 +173,44 @@ export class EdgeStoreCore implements EdgeStateRpc {
   }
 
   async isSuppressed(phone: string): Promise<boolean> {
+    if ((await this.storage.get(`sup:${await suppressionHash(phone)}`)) !== undefined) return true;
+    // Entries written before the set was hashed hold the plain number.
     return (await this.storage.get(`sup:${phone}`)) !== undefined;
   }
 
   async addSuppression(phone: string, source: string): Promise<void> {
-    await this.storage.put(`sup:${phone}`, { source, atMs: this.now() });
+    const key = `sup:${await suppressionHash(phone)}`;
+    // The first opt-out is the proof: a later one never moves its time or source.
+    if ((await this.storage.get(key)) !== undefined) return;
+    await this.storage.put<SuppressionEntry>(key, { source, atMs: this.now() });
+  }
+
+  async minimiseSuppression(phone: string): Promise<void> {
+    const plain = await this.storage.get<SuppressionEntry>(`sup:${phone}`);
+    if (plain === undefined) return;
+    const key = `sup:${await suppressionHash(phone)}`;
+    const hashed = await this.storage.get<SuppressionEntry>(key);
+    // Keep the earlier of the two as the proof.
+    if (hashed === undefined || hashed.atMs > plain.atMs) {
+      await this.storage.put<SuppressionEntry>(key, { source: plain.source, atMs: plain.atMs });
+    }
+    await this.storage.delete(`sup:${phone}`);
+  }
+
+  async putLeadCallVars(leadId: string, vars: LeadCallVars, ttlSeconds: number): Promise<void> {
+    await this.storage.put<Expiring<LeadCallVars>>(`callvars:${leadId}`, {
+      value: vars,
+      expiresAtMs: this.now() + ttlSeconds * 1000,
+    });
+  }
+
+  async leadCallVars(leadId: string): Promise<LeadCallVars | undefined> {
+    const entry = await this.storage.get<Expiring<LeadCallVars>>(`callvars:${leadId}`);
+    return entry !== undefined && entry.expiresAtMs > this.now() ? entry.value : undefined;
+  }
+
+  async deleteLeadCallVars(leadId: string): Promise<void> {
+    await this.storage.delete(`callvars:${leadId}`);
   }
 
   async putLead(id: string, record: unknown, dueAtMs: number): Promise<void> {

@@ -8,7 +8,7 @@ import type { Lead } from "../integrations/lead";
 import type { Logger } from "../lib/log";
 import { RequestAudit } from "./audit";
 import { businessClients } from "./clients";
-import type { ClaimStore, SuppressionSet } from "./edge-ports";
+import type { ClaimStore, LeadCallVarsStore, SuppressionSet } from "./edge-ports";
 import { type LeadJobResult, processLead } from "./process-lead";
 
 /** Everything the after-work needs, free of secrets (no Turnstile token, no site secrets). */
@@ -48,6 +48,7 @@ export function runPendingLead(
   deps: {
     config: AppConfig;
     suppressions: SuppressionSet;
+    callVars: Pick<LeadCallVarsStore, "put">;
     callClaims: Pick<ClaimStore, "claim">;
     log: Logger;
     nowMs: number;
@@ -63,6 +64,7 @@ export function runPendingLead(
     config: deps.config,
     clients: businessClients(deps.config, { crmMs: 3_000, chatMs: 3_000, telephonyMs: 5_000 }),
     suppressions: deps.suppressions,
+    callVars: deps.callVars,
     callClaims: deps.callClaims,
     audit: new RequestAudit(`req:${p.requestId}`, deps.log.child({ leadId: p.leadId })),
     log: deps.log,

@@ -11,11 +11,13 @@ import { escapeSlackText } from "../integrations/slack-text";
 import type { Logger } from "../lib/log";
 import { persistAudit, type RequestAudit } from "./audit";
 import { type BusinessClients, splitName } from "./clients";
-import type { ClaimStore, SuppressionSet } from "./edge-ports";
+import type { ClaimStore, LeadCallVarsStore, SuppressionSet } from "./edge-ports";
+import { LEAD_CALL_VARS_TTL_SECONDS } from "./edge-store";
 import { isSuppressedInDb, recordLead } from "./records";
 import {
   decideSpeedToLead,
   decisionText,
+  leadCallVars,
   outboundCallParams,
   type SpeedToLeadDecision,
 } from "./speed-to-lead";
@@ -37,6 +39,8 @@ export interface LeadJob {
   config: AppConfig;
   clients: BusinessClients;
   suppressions: SuppressionSet;
+  /** Where the call's personal variables wait for its Durable Object (never on Twilio's URL). */
+  callVars: Pick<LeadCallVarsStore, "put">;
   /** Claims that make "at most one call per lead" hold across retries of this work. */
   callClaims: Pick<ClaimStore, "claim">;
   audit: RequestAudit;
@@ -149,6 +153,14 @@ export async function processLead(job: LeadJob): Promise<LeadJobResult> {
     (await job.callClaims.claim(`lead-call:${job.leadId}`, CALL_CLAIM_TTL_SECONDS).catch(() => false));
   if (decision.action === "call" && from !== undefined && mayCall) {
     try {
+      // Stored before the call exists, so the call's Durable Object finds them when the stream starts.
+      const vars = leadCallVars({
+        firstName: splitName(lead.name).firstname ?? lead.name,
+        email: lead.email,
+      });
+      await audit.call("edge-state", "put_call_vars", () =>
+        job.callVars.put(job.leadId, vars, LEAD_CALL_VARS_TTL_SECONDS),
+      );
       const call = await audit.call("twilio", "create_call", () =>
         clients.telephony.createCall(
           outboundCallParams({
@@ -156,8 +168,6 @@ export async function processLead(job: LeadJob): Promise<LeadJobResult> {
             to: lead.phone,
             from,
             site: job.site,
-            firstName: splitName(lead.name).firstname ?? lead.name,
-            email: lead.email,
             leadId: job.leadId,
           }),
         ),

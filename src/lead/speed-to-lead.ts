@@ -63,21 +63,29 @@ export function decideSpeedToLead(i: SpeedToLeadInput): SpeedToLeadDecision {
  */
 export const WEB_LEAD_SOURCE = "your enquiry on our website";
 
-/** The Twilio call for a lead: the public voice webhook with the flow and its variables, async AMD, status callbacks. */
+/**
+ * The flow variables a lead's call needs that identify the lead (name, email). They are kept
+ * server-side under the lead id (see `LeadCallVarsStore`) and loaded by the call's Durable Object,
+ * never put on the answer URL: Twilio logs it.
+ */
+export function leadCallVars(q: { firstName: string; email: string }): Record<string, string> {
+  return { first_name: q.firstName.slice(0, 200), email: q.email.slice(0, 200) };
+}
+
+/**
+ * The Twilio call for a lead: the public voice webhook with the flow, the lead's id and nothing
+ * personal (the answer URL ends up in Twilio's logs), async AMD, status callbacks.
+ */
 export function outboundCallParams(q: {
   publicBaseUrl: string;
   to: string;
   from: string;
   site: Pick<LeadSite, "flow" | "campaign">;
-  firstName: string;
-  email: string;
   leadId: string;
 }): CreateCallParams {
   const base = q.publicBaseUrl.replace(/\/+$/, "");
   const voice = new URL(`${base}/twilio/voice`);
   voice.searchParams.set("flow", q.site.flow);
-  voice.searchParams.set("var_first_name", q.firstName.slice(0, 200));
-  voice.searchParams.set("var_email", q.email);
   voice.searchParams.set("var_lead_id", q.leadId);
   voice.searchParams.set("var_lead_source", WEB_LEAD_SOURCE);
   if (q.site.campaign) voice.searchParams.set("campaign", q.site.campaign);

@@ -1,13 +1,15 @@
 /**
  * Erasure by data subject (a phone number and/or an email) across every store the product writes:
  * Postgres (calls, call_events incl. nested payload keys and the `lead:` / `booking:` streams, turns,
- * bookings, leads, campaign_leads, consents, suppressions), R2 (recording, transcript) and, through
- * `forgetCall`, each call's Durable Object storage and its live-state key in Redis.
+ * bookings, leads, campaign_leads, consents, suppressions), R2 (recording, transcript), through
+ * `forgetCall` each call's Durable Object storage and its live-state key in Redis, and at the edge
+ * (EdgeState or Redis) the subject's web leads' call variables and a plain do-not-call entry.
  *
  * Consent and opt-out proof stays, minimised to the number's SHA-256 + time + source: the do-not-call
- * check still matches the hash, so an erased subject is never called again.
+ * checks (Postgres and edge) still match the hash, so an erased subject is never called again.
  */
 import { sha256Hex } from "../integrations/crypto";
+import type { LeadCallVarsStore, SuppressionSet } from "../lead/edge-ports";
 import { inTransaction, type SqlSession } from "../store/sql-client";
 import { eraseCall } from "./erasure";
 import { scrubPayload } from "./scrub";
@@ -26,6 +28,11 @@ export interface SubjectErasureDeps {
   nowMs: number;
   /** Wipe one call's Durable Object storage (leaving a tombstone) and its live-state key. */
   forgetCall: (callSid: string) => Promise<void>;
+  /** The edge copies: the do-not-call set (a plain entry becomes its hash) and web leads' call variables. */
+  edge: {
+    suppressions: Pick<SuppressionSet, "minimise">;
+    callVars: Pick<LeadCallVarsStore, "delete">;
+  };
 }
 
 export interface SubjectErasureResult {
@@ -55,6 +62,14 @@ export async function eraseSubject(
     [phone, email],
   );
   const calls = [...new Set(sids.rows.map((r) => r.call_sid))].filter((s) => /^CA[0-9a-fA-F]{32}$/.test(s));
+
+  // Edge copies first: a web lead's call variables (name, email), and the opt-out kept by hash only.
+  const leads = await session.query<{ id: string }>(
+    "SELECT id FROM leads WHERE phone = $1 OR lower(email) = $2",
+    [phone, email],
+  );
+  for (const { id } of leads.rows) await deps.edge.callVars.delete(id);
+  if (subject.phone) await deps.edge.suppressions.minimise(subject.phone);
 
   // The calls' own objects first (recording, transcript), and their live copies.
   for (const callSid of calls) {

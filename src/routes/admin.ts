@@ -12,6 +12,7 @@ import type { AppEnv } from "../app-env";
 import { flowIds, getFlow } from "../call/flows";
 import { providerPorts } from "../call/wiring";
 import type { Flow } from "../flow/schema";
+import { edgePortsFor } from "../lead/edge-ports";
 import { AppError } from "../lib/errors";
 import { eraseCall } from "../privacy/erasure";
 import { eraseSubject } from "../privacy/subject-erasure";
@@ -239,6 +240,7 @@ adminRoutes.post(
           nowMs: Date.now(),
           forgetCall: (callSid) =>
             c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(callSid)).erase(callSid),
+          edge: edgePortsFor(c.get("config"), c.env),
         },
         subject,
       );

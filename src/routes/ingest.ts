@@ -216,6 +216,7 @@ export const ingestRoutes = new Hono<AppEnv>()
     const job = runPendingLead(pending, {
       config,
       suppressions: ports.suppressions,
+      callVars: ports.callVars,
       callClaims: ports.claims,
       log,
       nowMs,

@@ -111,8 +111,10 @@ describe("POST /api/ingest/lead", () => {
     const voice = new URL(form.get("Url") ?? "");
     expect(voice.pathname).toBe("/twilio/voice");
     expect(voice.searchParams.get("flow")).toBe("outbound-booking");
-    expect(voice.searchParams.get("var_first_name")).toBe("Jo");
-    expect(voice.searchParams.get("var_email")).toBe(`${tag}@example.com`);
+    // Only the lead's id: its name and email wait server-side for the call (Twilio logs this URL).
+    expect(voice.searchParams.get("var_lead_id")).toBe(leadId);
+    expect(voice.searchParams.get("var_first_name")).toBeNull();
+    expect(voice.searchParams.get("var_email")).toBeNull();
     expect(voice.searchParams.get("var_lead_source")).toBe("your enquiry on our website");
     expect(voice.searchParams.get("campaign")).toBe("spring");
     expect(form.get("AsyncAmd")).toBe("true");
