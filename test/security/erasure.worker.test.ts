@@ -1,8 +1,11 @@
 import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { recordingObjectKey } from "../../src/call/recording-store";
+import { configFor } from "../../src/config/context";
 import { app } from "../../src/index";
 import { sha256Hex } from "../../src/integrations/crypto";
+import { EDGE_SHARDS, edgePortsFor } from "../../src/lead/edge-ports";
+import { suppressionHash } from "../../src/lead/edge-store";
 import { isSuppressedInDb } from "../../src/lead/records";
 import { transcriptObjectKey } from "../../src/privacy/erasure";
 import { callStateKey } from "../../src/store/call-state";
@@ -107,6 +110,58 @@ async function seedOtherStores(callSid: string, phone: string, email: string): P
   );
 }
 
+const upstashConfigured = Boolean(e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN);
+
+function redisClient() {
+  return createUpstashClient({
+    url: e.UPSTASH_REDIS_REST_URL ?? "",
+    token: e.UPSTASH_REDIS_REST_TOKEN ?? "",
+  });
+}
+
+/**
+ * Everything the edge store holds, as text: every key and value of every `EdgeState` instance (the
+ * do-not-call set and each shard), or with Upstash configured, the do-not-call set and the keys.
+ */
+async function edgeDump(): Promise<string> {
+  const out: string[] = [];
+  if (upstashConfigured) {
+    const redis = redisClient();
+    out.push(`suppressions: ${JSON.stringify(await redis.smembers("suppressions"))}`);
+    for (const key of await redis.keys("callvars:*"))
+      out.push(`${key}: ${JSON.stringify(await redis.get(key))}`);
+    return out.join("\n");
+  }
+  const names = ["suppressions", ...Array.from({ length: EDGE_SHARDS }, (_, i) => `edge:${i}`)];
+  for (const name of names) {
+    const stub = env.EDGE_STATE.get(env.EDGE_STATE.idFromName(name));
+    await runInDurableObject(stub, async (_instance, state) => {
+      for (const [k, v] of await state.storage.list()) out.push(`${name} ${k}: ${JSON.stringify(v)}`);
+    });
+  }
+  return out.join("\n");
+}
+
+/**
+ * An opt-out written to the edge do-not-call set before it stored hashes (the plain number), and a web
+ * lead's call variables waiting for its call.
+ */
+async function seedEdge(callSid: string, phone: string, email: string): Promise<void> {
+  if (upstashConfigured) {
+    await redisClient().sadd("suppressions", phone);
+  } else {
+    const dnc = env.EDGE_STATE.get(env.EDGE_STATE.idFromName("suppressions"));
+    await runInDurableObject(dnc, (_instance, state) =>
+      state.storage.put(`sup:${phone}`, { source: "call", atMs: Date.now() }),
+    );
+  }
+  await edgePortsFor(configFor(env), env).callVars.put(
+    `lead-${callSid.slice(2, 14)}`,
+    { first_name: "Sam", email },
+    86_400,
+  );
+}
+
 async function eraseSubject(body: Record<string, string>): Promise<Response> {
   const ctx = createExecutionContext();
   const res = await app.fetch(
@@ -155,10 +210,14 @@ describe("erasure by data subject (security)", () => {
     await until("the recording", async () => (await env.MEDIA.head(recordingObjectKey(callSid))) !== null);
     await until("the transcript", async () => (await env.MEDIA.head(transcriptObjectKey(callSid))) !== null);
     await seedOtherStores(callSid, phone, email);
+    await seedEdge(callSid, phone, email);
     // Every store holds the subject before the erasure (the search would find it).
     expect((await postgresHits(phone)).length).toBeGreaterThan(3);
     expect((await postgresHits(email)).length).toBeGreaterThan(3);
     expect(await durableObjectDump(callSid)).toContain(phone);
+    const edgeBefore = await edgeDump();
+    expect(edgeBefore).toContain(phone);
+    expect(edgeBefore).toContain(email);
 
     const res = await eraseSubject({ phone, email });
     expect(res.status).toBe(200);
@@ -173,6 +232,11 @@ describe("erasure by data subject (security)", () => {
     expect(dump).not.toContain(phone);
     expect(dump).not.toContain(email);
     expect(dump).toContain("erased_tombstone");
+    const edgeAfter = await edgeDump();
+    expect(edgeAfter).not.toContain(phone);
+    expect(edgeAfter).not.toContain(phone.slice(1));
+    expect(edgeAfter).not.toContain(email);
+    expect(edgeAfter).toContain(await suppressionHash(phone));
     if (e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN) {
       const redis = createUpstashClient({ url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN });
       expect(await redis.get(callStateKey(callSid))).toBeNull();
@@ -190,6 +254,8 @@ describe("erasure by data subject (security)", () => {
       hash,
     ]);
     expect(proof.map((p) => p.source)).toEqual(["call"]);
+    // The edge do-not-call set still blocks the number, by its hash.
+    expect(await edgePortsFor(configFor(env), env).suppressions.has(phone)).toBe(true);
     const { session, release } = await neonConnect({
       databaseUrl: e.DATABASE_URL,
       wsProxyUrl: e.NEON_WS_PROXY,
