@@ -1,5 +1,6 @@
 /**
- * One contract for the edge ports the dashboard relies on (resettable windows, session epochs), run
+ * One contract for the edge ports the dashboard and lead ingest rely on (resettable windows, session
+ * epochs, the hashed do-not-call set, web leads' call variables), run
  * against both adapters: Upstash (the local REST endpoint over a real redis-server) and the EdgeState
  * logic behind its namespace (in memory here; workerd tests drive the Durable Object itself).
  */
@@ -12,6 +13,7 @@ import {
   memoryEdgeNamespace,
   upstashEdgePorts,
 } from "../../src/lead/edge-ports";
+import { suppressionHash } from "../../src/lead/edge-store";
 import { createUpstashClient } from "../../src/store/upstash-state";
 
 let redis: RedisServer;
@@ -53,5 +55,47 @@ describe.each(adapters)("edge ports over %s", (_name, make) => {
     expect(rotated.version).toBe(2);
     expect(rotated.secret).not.toBe(a?.secret);
     expect(await ports.sessions.current(name)).toEqual(rotated);
+  });
+
+  it("blocks an added number and a number a set entry had in plain, and minimising keeps it blocked", async () => {
+    const ports = make();
+    const n = () => `+4477009${String(Math.floor(Math.random() * 1e5)).padStart(5, "0")}`;
+    const [added, other] = [n(), n()];
+    await ports.suppressions.add(added, "call");
+    expect(await ports.suppressions.has(added)).toBe(true);
+    expect(await ports.suppressions.has(other)).toBe(false);
+    // Minimising a number that is not on the list never adds it.
+    await ports.suppressions.minimise(other);
+    expect(await ports.suppressions.has(other)).toBe(false);
+    expect(await ports.suppressions.has(added)).toBe(true);
+  });
+
+  it("keeps a lead's call variables until deleted", async () => {
+    const ports = make();
+    const id = `lead-${crypto.randomUUID()}`;
+    expect(await ports.callVars.get(id)).toBeUndefined();
+    await ports.callVars.put(id, { first_name: "Jo", email: "jo@example.com" }, 86_400);
+    expect(await ports.callVars.get(id)).toEqual({ first_name: "Jo", email: "jo@example.com" });
+    await ports.callVars.delete(id);
+    expect(await ports.callVars.get(id)).toBeUndefined();
+  });
+});
+
+describe("the Upstash do-not-call set", () => {
+  it("holds the number's hash, never the number, and hashes a plain member on minimise", async () => {
+    const redis = createUpstashClient({ url: upstash.url, token: "test-token" });
+    const ports = upstashEdgePorts(redis);
+    const [added, legacy] = ["+447700900311", "+447700900312"];
+    await ports.suppressions.add(added, "call");
+    await redis.sadd("suppressions", legacy);
+    expect(await ports.suppressions.has(legacy)).toBe(true);
+    await ports.suppressions.minimise(legacy);
+    const members = await redis.smembers("suppressions");
+    expect(members).toEqual(
+      expect.arrayContaining([await suppressionHash(added), await suppressionHash(legacy)]),
+    );
+    expect(members).not.toContain(added);
+    expect(members).not.toContain(legacy);
+    expect(await ports.suppressions.has(legacy)).toBe(true);
   });
 });
