@@ -191,7 +191,8 @@ export const ingestRoutes = new Hono<AppEnv>()
     };
     try {
       await rateLimit(c, ports, {
-        key: `lead-number:${number.facts.e164}`,
+        // By hash: the window lives a day in EdgeState or Redis, where no plain number is kept.
+        key: `lead-number:${await sha256Hex(number.facts.e164)}`,
         max: NUMBER_CAP.max,
         windowSeconds: NUMBER_CAP.windowSeconds,
         what: "for this number today",
