@@ -3,6 +3,8 @@
  * delay measured from the call's answer, the agent's first audio, or a caller turn, instead of in
  * the caller's turn order. Runs in Node and workerd; the only clock is the media peer's.
  */
+
+import { createRng } from "../audio/signals";
 import type { MediaPeer } from "./media-peer";
 import type { AmdAnchor, AmdSchedule } from "./script";
 
@@ -16,14 +18,7 @@ const AGENT_WAIT_MS = 20_000;
 export function seededRandom(seed: string): () => number {
   let h = 0x811c9dc5;
   for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193);
-  let a = h >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  return createRng(h >>> 0);
 }
 
 /** A realistic AMD delay after answer, in ms, drawn from `random`. */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_VAD_CONFIG, FRAME_BYTES, MULAW_SILENCE, mergeVadConfig } from "../../src/audio";
+import {
+  DEFAULT_VAD_CONFIG,
+  FRAME_BYTES,
+  type FrameClassifier,
+  MULAW_SILENCE,
+  mergeVadConfig,
+} from "../../src/audio";
 import { type CallerTurn, Listener } from "../../src/call/listener";
 import type { SttEvent, SttStream } from "../../src/providers/ports";
 
@@ -97,6 +103,23 @@ describe("Listener", () => {
   });
 });
 
+/** A listener that ignores its hooks, built over `classifier`. */
+function listenerWith(classifier: FrameClassifier): Listener {
+  return new Listener(
+    DEFAULT_VAD_CONFIG,
+    {
+      agentSpeaking: () => false,
+      onBargeIn: () => undefined,
+      onTurn: () => undefined,
+      onInterim: () => undefined,
+      onSttError: () => undefined,
+      onSttClosed: () => undefined,
+      nowMs: () => 0,
+    },
+    classifier,
+  );
+}
+
 describe("Listener with an injected frame classifier", () => {
   it("keeps classifying frames after a state reconfigures the VAD (the classifier is the call's, not the VAD's)", () => {
     let disposed = false;
@@ -110,19 +133,7 @@ describe("Listener with an injected frame classifier", () => {
         disposed = true;
       },
     };
-    const l = new Listener(
-      DEFAULT_VAD_CONFIG,
-      {
-        agentSpeaking: () => false,
-        onBargeIn: () => undefined,
-        onTurn: () => undefined,
-        onInterim: () => undefined,
-        onSttError: () => undefined,
-        onSttClosed: () => undefined,
-        nowMs: () => 0,
-      },
-      classifier,
-    );
+    const l = listenerWith(classifier);
     l.pushFrame(new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE), 0);
     l.reconfigure(mergeVadConfig(DEFAULT_VAD_CONFIG, { vad: { minSpeechMs: 400 } }));
     expect(() => l.pushFrame(new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE), 20)).not.toThrow();
@@ -138,19 +149,7 @@ describe("Listener with an injected frame classifier", () => {
         disposed = true;
       },
     };
-    const l = new Listener(
-      DEFAULT_VAD_CONFIG,
-      {
-        agentSpeaking: () => false,
-        onBargeIn: () => undefined,
-        onTurn: () => undefined,
-        onInterim: () => undefined,
-        onSttError: () => undefined,
-        onSttClosed: () => undefined,
-        nowMs: () => 0,
-      },
-      classifier,
-    );
+    const l = listenerWith(classifier);
     await l.dispose();
     expect(disposed).toBe(true);
   });

@@ -3,6 +3,7 @@
  * its events in. Each check reads only the {@link CallTrace} (what the phone observed, what was
  * persisted, what the providers were asked) and returns violations in words a reviewer can act on.
  */
+import { DEFAULT_QA_CONFIG } from "../../qa/config";
 import { assembleTranscript } from "../../qa/transcript";
 import { EVENT_TYPES } from "../../store/call-event";
 import type { CallTrace, TurnEnd } from "./world";
@@ -11,16 +12,10 @@ import type { CallTrace, TurnEnd } from "./world";
 export const TURN_BUDGET_MS = 8_000;
 /** After max duration: the polite close plays out and the hang-up goes through. */
 export const END_GRACE_MS = 25_000;
-/** States whose lines are the pitch: never before a person is known to be on the line. */
-export const PITCH_STATES: ReadonlySet<string> = new Set([
-  "qualify",
-  "clarify",
-  "book",
-  "alternative_times",
-  "confirm",
-  "objection",
-  "send_video",
-]);
+/** States whose lines are the pitch (the QA scorecard's own list): never before a person is known to be on the line. */
+export const PITCH_STATES: ReadonlySet<string> = new Set(
+  DEFAULT_QA_CONFIG.pitchStates["outbound-booking"] ?? [],
+);
 const OPT_OUT_WORDS = "stop calling me";
 
 export interface Violation {
