@@ -39,6 +39,12 @@ export interface ListenerHooks {
   nowMs(): number;
 }
 
+/**
+ * Silence after which words finalised by an STT stream that then closed are taken as the whole turn
+ * (past the VAD's max pause, so a caller mid-sentence is not cut into two turns).
+ */
+export const ORPHAN_END_SILENCE_MS = 700;
+
 export class Listener {
   private vad;
   private bargeIn;
@@ -49,6 +55,8 @@ export class Listener {
   private lastSpeechEndAtMs: number | null = null;
   private lastFinalAtMs = 0;
   private interimPending = false;
+  /** Silence heard since the STT stream holding final words closed (null: no such words). */
+  private orphanSilenceMs: number | null = null;
   /** Engine clock minus media clock, learned from frames: maps media timestamps to wall time. */
   private clockOffsetMs: number | null = null;
 
@@ -104,6 +112,10 @@ export class Listener {
       if (e.type === "speech_end") this.lastSpeechEndAtMs = e.lastSpeechMs + this.clockOffsetMs;
       if (e.type === "speech_start") this.lastSpeechEndAtMs = null;
     }
+    if (this.orphanSilenceMs !== null) {
+      this.orphanSilenceMs = this.speaking ? 0 : this.orphanSilenceMs + FRAME_MS;
+      if (this.orphanSilenceMs >= ORPHAN_END_SILENCE_MS) this.endTurn(now);
+    }
     const decision = this.bargeIn.update(
       this.vad.snapshot(),
       mediaTimestampMs + FRAME_MS,
@@ -142,9 +154,9 @@ export class Listener {
       case "closed":
         if (this.stt !== null) {
           this.stt = null;
-          // The stream that would have ended the utterance is gone. A caller who has stopped talking has
-          // finished the turn with the words already final; one still talking goes on into the next stream.
-          if (this.finals.length > 0 && !this.speaking) this.endTurn(now);
+          // The stream that would have ended the utterance is gone: its final words wait for the caller
+          // to fall silent (or join the next stream's words, whose end then ends the turn).
+          if (this.finals.length > 0) this.orphanSilenceMs = 0;
           this.hooks.onSttClosed();
         }
         return;
@@ -155,6 +167,7 @@ export class Listener {
 
   private endTurn(now: number): void {
     this.interimPending = false;
+    this.orphanSilenceMs = null;
     if (this.finals.length === 0) {
       this.hooks.onNoWords?.();
       return;

@@ -6,7 +6,7 @@ import {
   MULAW_SILENCE,
   mergeVadConfig,
 } from "../../src/audio";
-import { type CallerTurn, Listener } from "../../src/call/listener";
+import { type CallerTurn, Listener, ORPHAN_END_SILENCE_MS } from "../../src/call/listener";
 import type { SttEvent, SttStream } from "../../src/providers/ports";
 
 class FakeStt implements SttStream {
@@ -156,14 +156,31 @@ describe("Listener with an injected frame classifier", () => {
 });
 
 describe("Listener when the STT stream drops", () => {
-  it("ends the turn of a caller who stopped talking with the words already final, instead of waiting for an end that cannot come", () => {
+  it("ends the turn with the words already final once the caller is silent, instead of waiting for an end that cannot come", () => {
     const turns: CallerTurn[] = [];
     const l = listener({ onTurn: (t) => turns.push(t) });
     const stt = new FakeStt();
     l.attach(stt);
     stt.emit(final("yes speaking", false));
     stt.emit({ type: "closed" });
+    const silence = new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
+    for (let ms = 0; ms < ORPHAN_END_SILENCE_MS - 20; ms += 20) l.pushFrame(silence, ms);
+    expect(turns).toEqual([]);
+    l.pushFrame(silence, ORPHAN_END_SILENCE_MS);
     expect(turns.map((t) => t.text)).toEqual(["yes speaking"]);
     expect(l.turnInProgress).toBe(false);
+  });
+
+  it("joins the words of a stream that closed mid-sentence with the next stream's, as one turn", () => {
+    const turns: CallerTurn[] = [];
+    const l = listener({ onTurn: (t) => turns.push(t) });
+    const first = new FakeStt();
+    l.attach(first);
+    first.emit(final("stop", false));
+    first.emit({ type: "closed" });
+    const next = new FakeStt();
+    l.attach(next);
+    next.emit(final("calling me", true));
+    expect(turns.map((t) => t.text)).toEqual(["stop calling me"]);
   });
 });

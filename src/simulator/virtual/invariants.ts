@@ -123,7 +123,10 @@ function noPitchToMachines(t: CallTrace): Violation[] {
     // Turns the caller finished (some may still be being decided when the result lands).
     const turnsBefore = t.turnEnds.filter((x) => x.atMs <= machine.atMs).length;
     const optedOut = t.events.some((e) => e.type === EVENT_TYPES.optOutRecorded && e.atMs <= machine.atMs);
-    const humanBefore = t.amdDelivered.some((a) => a.answeredBy === "human" && a.atMs < machine.atMs);
+    // A human AMD result or a pressed key (machines press none) says a person is there.
+    const humanBefore =
+      t.amdDelivered.some((a) => a.answeredBy === "human" && a.atMs < machine.atMs) ||
+      t.dtmf.some((d) => d.atMs < machine.atMs);
     const inPlay = moves.filter((m) => m.atMs <= machine.atMs).at(-1)?.to;
     const leftInitial = inPlay !== undefined && inPlay !== t.flow.initial;
     if (

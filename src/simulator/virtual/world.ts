@@ -19,6 +19,7 @@ import { whiteNoise } from "../../audio/signals";
 import { callEndedEvent } from "../../call/call-status";
 import { CallEngine } from "../../call/engine";
 import { getFlow } from "../../call/flows";
+import { ORPHAN_END_SILENCE_MS } from "../../call/listener";
 import type { CallIO, CallMeta, CallRecord, UtteranceCache } from "../../call/ports";
 import type { Flow } from "../../flow/schema";
 import { renderTemplate } from "../../flow/template";
@@ -63,6 +64,8 @@ export interface CallTrace {
   /** Caller speech runs (onset to last voiced frame), virtual ms. */
   speech: { startMs: number; endMs: number; words: string }[];
   amdDelivered: { atMs: number; answeredBy: string }[];
+  /** Keys the caller pressed. */
+  dtmf: { atMs: number; digit: string }[];
   /** When the call's Durable Object instance died and a new one resumed. */
   restarts: { atMs: number; kind: "evict" | "reconnect" }[];
   hangups: number[];
@@ -179,6 +182,7 @@ export async function runVirtualCall(
     turnEnds: [],
     speech: [],
     amdDelivered: [],
+    dtmf: [],
     restarts: [],
     hangups: [],
     transfers: [],
@@ -366,11 +370,14 @@ export async function runVirtualCall(
   engine = await buildEngine(null);
   let current: CallEngine = engine;
 
+  let restarting = false;
+  let pendingAmd: string | null = null;
   /** The instance dies mid-call: evicted (the media socket survives) or its socket dropped (Twilio reconnects). */
   const restart = async (kind: "evict" | "reconnect") => {
     if (!streamOpen || record === null) return;
     trace.restarts.push({ atMs: clock.nowMs(), kind });
     const old = current;
+    restarting = true;
     generation++; // the old instance's timers, sends and writes stop here
     void stt.current?.close();
     if (kind === "reconnect") {
@@ -378,7 +385,10 @@ export async function runVirtualCall(
       phone.newStream();
       mediaMs = 0;
       await clock.sleep(300);
-      if (!streamOpen) return;
+      if (!streamOpen) {
+        restarting = false;
+        return;
+      }
     }
     const stored = record as CallRecord | null;
     // As the Durable Object's wake: an ended call is only resumed to finish its hang-up or transfer.
@@ -386,7 +396,10 @@ export async function runVirtualCall(
       return;
     current = await buildEngine(stored);
     engine = current;
+    restarting = false;
     void current.begin();
+    if (pendingAmd !== null) current.onAmd(pendingAmd);
+    pendingAmd = null;
   };
 
   // ---- The caller's line: one 20 ms frame every 20 ms while the stream is open.
@@ -529,6 +542,7 @@ export async function runVirtualCall(
     }
     if (!streamOpen) return clock.nowMs();
     if (act.kind === "dtmf") {
+      trace.dtmf.push({ atMs: clock.nowMs(), digit: act.digit });
       current.onDtmf(act.digit);
       return clock.nowMs();
     }
@@ -548,23 +562,30 @@ export async function runVirtualCall(
     clock.after(a.atMs, () => {
       if (!streamOpen && trace.endedAtMs !== null) return;
       trace.amdDelivered.push({ atMs: clock.nowMs(), answeredBy: a.answeredBy });
-      current.onAmd(a.answeredBy);
+      // As the Durable Object: a result that arrives while no instance runs the call waits for the next.
+      if (restarting) pendingAmd = a.answeredBy;
+      else current.onAmd(a.answeredBy);
     });
   }
   if (scenario.sttDropAtMs !== null) {
     clock.after(scenario.sttDropAtMs, () => {
-      // As the listener: words already final end the turn if the caller has stopped talking, else they
-      // join the next stream's words.
-      if (stt.current && audioPos >= audio.length && pendingWords.length > 0) {
-        const snap = current.state;
-        trace.turnEnds.push({
-          atMs: clock.nowMs(),
-          text: pendingWords.join(" "),
-          questionHeard: snap.status === "active" && snap.phase === "listening" && !phone.busy,
-          state: snap.state,
-          active: snap.status === "active",
+      // As the listener: words already final end the turn once the caller has been silent a while,
+      // unless the next stream's words (and end) come first.
+      if (stt.current && pendingWords.length > 0) {
+        const words = pendingWords;
+        const silentAt = clock.nowMs() + Math.max(0, (audio.length - audioPos) / 8);
+        clock.after(silentAt - clock.nowMs() + ORPHAN_END_SILENCE_MS, () => {
+          if (pendingWords !== words || !streamOpen) return;
+          const snap = current.state;
+          trace.turnEnds.push({
+            atMs: clock.nowMs(),
+            text: pendingWords.join(" "),
+            questionHeard: snap.status === "active" && snap.phase === "listening" && !phone.busy,
+            state: snap.state,
+            active: snap.status === "active",
+          });
+          pendingWords = [];
         });
-        pendingWords = [];
       }
       stt.current?.emit({ type: "closed" });
     });
