@@ -125,40 +125,53 @@ export class Speaker {
     }
 
     timing.source = "tts";
-    const rendered: Uint8Array[] = [];
-    try {
-      const session = await deps.ttsSession();
-      if (generation !== this.generation) return { status: "cancelled", timing };
-      const ctx = session.speak(u.id);
-      this.current = { contextId: u.id, session };
-      ctx.sendText(u.text);
-      ctx.close();
-      for await (const bytes of ctx.audio) {
-        if (generation !== this.generation) break;
-        if (timing.firstByteAtMs === null) timing.firstByteAtMs = deps.nowMs();
-        if (u.cacheable) rendered.push(bytes);
-        if (!(await sendChunks(chunker.push(bytes)))) break;
-      }
-      if (this.current?.contextId === u.id) this.current = null;
-      if (generation !== this.generation) {
+    for (let attempt = 0; ; attempt++) {
+      // A retry is a fresh TTS context (and a fresh chunker: nothing of the failed try was sent).
+      const contextId = attempt === 0 ? u.id : `${u.id}.retry`;
+      const lineChunker = attempt === 0 ? chunker : createOutboundChunker({ utteranceId: u.id });
+      const rendered: Uint8Array[] = [];
+      try {
+        const session = await deps.ttsSession();
+        if (generation !== this.generation) return { status: "cancelled", timing };
+        const ctx = session.speak(contextId);
+        this.current = { contextId, session };
+        ctx.sendText(u.text);
+        ctx.close();
+        for await (const bytes of ctx.audio) {
+          if (generation !== this.generation) break;
+          if (timing.firstByteAtMs === null) timing.firstByteAtMs = deps.nowMs();
+          if (u.cacheable) rendered.push(bytes);
+          if (!(await sendChunks(lineChunker.push(bytes)))) break;
+        }
+        if (this.current?.contextId === contextId) this.current = null;
+        if (generation !== this.generation) {
+          deps.tracker.endUtterance(u.id);
+          return { status: "cancelled", timing };
+        }
+        await sendChunks(lineChunker.flush());
         deps.tracker.endUtterance(u.id);
-        return { status: "cancelled", timing };
+        // Only the main voice goes into the cache: a fallback voice would otherwise be replayed on later calls.
+        if (u.cacheable && rendered.length > 0 && ctx.usedFallback?.() !== true) {
+          deps.cache.backfill(u.text, concat(rendered));
+        }
+        return { status: "sent", timing };
+      } catch (err) {
+        if (this.current?.contextId === contextId) this.current = null;
+        const error = err instanceof Error ? err.message : String(err);
+        // A line that failed before any of it was sent is tried once more: otherwise the caller hears
+        // nothing (an answer to their question, a reprompt) and waits out a no-speech timeout. One that
+        // failed part-way is not repeated: the caller heard its start.
+        if (attempt === 0 && timing.firstFrameSentAtMs === null && generation === this.generation) {
+          deps.log.warn("tts failed before a line started; trying it once more", {
+            utteranceId: u.id,
+            error,
+          });
+          continue;
+        }
+        deps.tracker.endUtterance(u.id);
+        deps.log.warn("tts failed for a line", { utteranceId: u.id, error });
+        return { status: "failed", timing };
       }
-      await sendChunks(chunker.flush());
-      deps.tracker.endUtterance(u.id);
-      // Only the main voice goes into the cache: a fallback voice would otherwise be replayed on later calls.
-      if (u.cacheable && rendered.length > 0 && ctx.usedFallback?.() !== true) {
-        deps.cache.backfill(u.text, concat(rendered));
-      }
-      return { status: "sent", timing };
-    } catch (err) {
-      if (this.current?.contextId === u.id) this.current = null;
-      deps.tracker.endUtterance(u.id);
-      deps.log.warn("tts failed for a line", {
-        utteranceId: u.id,
-        error: err instanceof Error ? err.message : String(err),
-      });
-      return { status: "failed", timing };
     }
   }
 

@@ -259,6 +259,63 @@ describe("counterexamples found by exploring", () => {
     expect(trace.events.filter((e) => e.type === "opt_out.recorded")).toHaveLength(1);
   });
 
+  it("answers a caller's question even when the first try at its line fails in TTS (tried once more)", async () => {
+    // explore seed 20261204: "am I talking to a robot?" got an answer line whose synthesis failed; the
+    // caller heard nothing for 11 s until the no-speech reprompt.
+    const trace = await holds({
+      amd: [{ answeredBy: "unknown", atMs: 11908 }],
+      marks: "prompt",
+      acts: [
+        { kind: "speak", words: "no", stt: "speech_final", timing: { kind: "barge", intoMs: 1336 } },
+        { kind: "speak", words: "robot", stt: "late_final", timing: { kind: "after_agent", gapMs: 1808 } },
+        {
+          kind: "speak",
+          words: "hesitation",
+          stt: "speech_final_and_utterance_end",
+          timing: { kind: "after_agent", gapMs: 102 },
+        },
+      ],
+      llmFaults: ["ok", "slow"],
+      ttsFaults: ["ok", "cut", "fail", "slow", "ok"],
+      sttDropAtMs: 31424,
+      hangupAtMs: null,
+      statusCallbacks: { count: 2, beforeStop: false },
+      warmCache: true,
+      actionMs: 5999,
+      restart: { atMs: 20136, kind: "reconnect" },
+    } as Scenario);
+    expect(trace.logs.some((l) => l.msg.startsWith("tts failed before a line started"))).toBe(true);
+  });
+
+  it("hears 'stop calling me' said across an STT reconnect as one opt-out, not 'stop' and 'calling me'", async () => {
+    // explore seed 20261204: the STT socket dropped between the words; the listener ended a turn "stop"
+    // at once and took "calling me" as the next: no opt-out was recorded.
+    const trace = await holds({
+      amd: [],
+      marks: "prompt",
+      acts: [
+        { kind: "speak", words: "optout", stt: "split_finals", timing: { kind: "after_agent", gapMs: 2461 } },
+        { kind: "dtmf", digit: "9", timing: { kind: "after_agent", gapMs: 614 } },
+        {
+          kind: "speak",
+          words: "yes",
+          stt: "speech_final_and_utterance_end",
+          timing: { kind: "barge", intoMs: 2362 },
+        },
+        { kind: "speak", words: "no", stt: "interims_only", timing: { kind: "after_agent", gapMs: 1730 } },
+      ],
+      llmFaults: ["ok", "slow"],
+      ttsFaults: ["cut"],
+      sttDropAtMs: 8369,
+      hangupAtMs: null,
+      statusCallbacks: { count: 2, beforeStop: true },
+      warmCache: true,
+      actionMs: 1769,
+      restart: null,
+    } as Scenario);
+    expect(trace.events.filter((e) => e.type === "opt_out.recorded")).toHaveLength(1);
+  });
+
   it("goes to voicemail, not the pitch, when a machine result lands while the caller's first turn is decided", async () => {
     // explore seed 11: the mailbox's words were being classified (slow model) when AMD said machine_end_beep;
     // the turn's decision then entered `qualify` before the machine result was looked at.

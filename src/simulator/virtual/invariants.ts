@@ -289,9 +289,12 @@ function noDeadAir(t: CallTrace): Violation[] {
     ...t.amdDelivered.map((a): [number, number] => [a.atMs, a.atMs]),
   ].sort((a, b) => a[0] - b[0]);
   const limit = deadAirLimitMs(t);
+  // A resumed instance starts its no-speech clock afresh: a restart inside a silence may add one timeout.
+  const restartIn = (a: number, b: number) => t.restarts.some((r) => r.atMs > a && r.atMs < b);
   let busyUntil = t.startMs;
   for (const [from, to] of [...spans, [end, end] as [number, number]]) {
-    if (from - busyUntil > limit)
+    const allowed = limit + (restartIn(busyUntil, from) ? limit - TURN_BUDGET_MS : 0);
+    if (from - busyUntil > allowed)
       return [
         {
           invariant: "no dead air",

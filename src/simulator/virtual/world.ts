@@ -379,6 +379,7 @@ export async function runVirtualCall(
     const old = current;
     restarting = true;
     generation++; // the old instance's timers, sends and writes stop here
+    pendingWords = []; // words of an unfinished turn lived in the old instance's memory (and its STT socket)
     void stt.current?.close();
     if (kind === "reconnect") {
       await old.shutdown().catch(() => undefined);
