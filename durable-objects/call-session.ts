@@ -13,7 +13,7 @@ import {
   instantiateWebRtcVad,
   type WebRtcVadRuntime,
 } from "../src/audio";
-import { callEndedEvent } from "../src/call/call-status";
+import { callEndedEvent, closeStoredCall } from "../src/call/call-status";
 import { carrierVadConfig } from "../src/call/carrier-vad";
 import { DurableRecording } from "../src/call/durable-recording";
 import { CallEngine } from "../src/call/engine";
@@ -645,7 +645,15 @@ export class CallSession extends DurableObject<Env> {
     if (!ended) return;
     this.persist(null, [ended]);
     const engine = this.engine;
-    if (engine) await engine.hangupReceived();
+    if (engine) {
+      await engine.hangupReceived();
+      return;
+    }
+    // No instance runs the call right now: close the stored flow so it does not stay "active".
+    const record = this.loadRecord();
+    const flow = record ? getFlow(record.meta.flowId) : undefined;
+    const closed = record && flow ? closeStoredCall(record, flow, Date.now()) : null;
+    if (closed) this.persist(closed.record, closed.events);
   }
 
   /** Asynchronous AMD result for this call. */

@@ -3,9 +3,13 @@
  * once (protocols.md §4): only a terminal status ends the call, and the `call.ended` event has one id
  * per call, so a repeated callback is stored once (the outbox and Postgres both ignore a known id).
  */
+import { step } from "../flow/interpreter";
+import type { Flow } from "../flow/schema";
 import type { FlowSnapshot } from "../flow/types";
 import { EVENT_TYPES } from "../store/call-event";
 import type { CallEventInput } from "../store/outbox";
+import { flowLogToEvent } from "./events";
+import type { CallRecord } from "./ports";
 
 /** Statuses after which the call is over. */
 export const TERMINAL_CALL_STATUSES: ReadonlySet<string> = new Set([
@@ -37,4 +41,22 @@ export function callEndedEvent(
       ...(durationSeconds === null ? {} : { durationMs: durationSeconds * 1000 }),
     },
   };
+}
+
+/**
+ * The caller hung up while no instance of the call's Durable Object was running it (between an eviction
+ * and the next frame, or after a socket dropped): close the stored flow as the engine would have, so the
+ * record does not stay "active" forever. Null when the flow had already ended.
+ */
+export function closeStoredCall(
+  record: CallRecord,
+  flow: Flow,
+  nowMs: number,
+): { record: CallRecord; events: CallEventInput[] } | null {
+  if (record.snapshot.status === "ended") return null;
+  const { snapshot, effects } = step(flow, record.snapshot, { type: "caller_hangup" }, nowMs);
+  const events = effects.flatMap((e) =>
+    e.type === "log" ? [flowLogToEvent(record.meta, e.event, nowMs)] : [],
+  );
+  return { record: { ...record, snapshot }, events };
 }

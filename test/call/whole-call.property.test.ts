@@ -316,6 +316,30 @@ describe("counterexamples found by exploring", () => {
     expect(trace.events.filter((e) => e.type === "opt_out.recorded")).toHaveLength(1);
   });
 
+  it("closes the stored call when the caller hangs up while no instance runs it (between an eviction and the next frame)", async () => {
+    // explore seed 777: the socket dropped 0.98 s in and the caller hung up 23 ms later, before the next
+    // instance started; Twilio's completed callback found no engine and the record stayed "active" forever.
+    const trace = await holds({
+      amd: [{ answeredBy: "human", atMs: 7841 }],
+      marks: "prompt",
+      acts: [
+        { kind: "speak", words: "robot", stt: "interims_only", timing: { kind: "after_agent", gapMs: 1862 } },
+        { kind: "dtmf", digit: "2", timing: { kind: "after_agent", gapMs: 2313 } },
+        { kind: "speak", words: "mailbox", stt: "interims_only", timing: { kind: "barge", intoMs: 141 } },
+        { kind: "speak", words: "yes", stt: "speech_final", timing: { kind: "after_agent", gapMs: 480 } },
+      ],
+      llmFaults: ["slow", "ok", "500", "ok", "ok", "ok"],
+      ttsFaults: ["cut", "cut", "cut", "ok", "ok"],
+      sttDropAtMs: null,
+      hangupAtMs: 1002,
+      statusCallbacks: { count: 2, beforeStop: true },
+      warmCache: true,
+      actionMs: 731,
+      restart: { atMs: 979, kind: "reconnect" },
+    } as Scenario);
+    expect(trace.record?.snapshot).toMatchObject({ status: "ended", endReason: "caller_hangup" });
+  });
+
   it("goes to voicemail, not the pitch, when a machine result lands while the caller's first turn is decided", async () => {
     // explore seed 11: the mailbox's words were being classified (slow model) when AMD said machine_end_beep;
     // the turn's decision then entered `qualify` before the machine result was looked at.

@@ -16,7 +16,7 @@ import {
   pcmToMulaw,
 } from "../../audio";
 import { whiteNoise } from "../../audio/signals";
-import { callEndedEvent } from "../../call/call-status";
+import { callEndedEvent, closeStoredCall } from "../../call/call-status";
 import { CallEngine } from "../../call/engine";
 import { getFlow } from "../../call/flows";
 import { ORPHAN_END_SILENCE_MS } from "../../call/listener";
@@ -261,6 +261,13 @@ export async function runVirtualCall(
       clock.after(50 + i * 700, () => {
         const ended = callEndedEvent(meta.callSid, "completed", 42, record?.snapshot, clock.nowMs());
         if (ended) persist(null, [ended]);
+        if (restarting) {
+          // As the Durable Object: no instance runs the call, so the stored flow is closed here.
+          const closed = record ? closeStoredCall(record, flow, clock.nowMs()) : null;
+          if (closed) persist(closed.record, closed.events);
+          callOver = true;
+          return;
+        }
         void engine?.hangupReceived().then(() => {
           callOver = true;
         });
