@@ -429,23 +429,25 @@ export async function runVirtualCall(
 
   // ---- Deepgram's side: messages on the current stream, with the listener's turn logic mirrored.
   let pendingWords: string[] = [];
+  /** The words heard so far end a caller turn now (what the listener hands the engine). */
+  const endTurn = (atMs: number) => {
+    const snap = current.state;
+    trace.turnEnds.push({
+      atMs,
+      text: pendingWords.join(" "),
+      questionHeard: snap.status === "active" && snap.phase === "listening" && !phone.busy,
+      state: snap.state,
+      active: snap.status === "active",
+    });
+    pendingWords = [];
+  };
   const emit = (e: SttEvent) => {
     const s = stt.current;
     if (!s || !streamOpen) return;
     const now = clock.nowMs();
     if (e.type === "final" && e.text.trim()) pendingWords.push(e.text.trim());
     const ends = (e.type === "final" && e.speechFinal) || e.type === "utterance_end";
-    if (ends && pendingWords.length > 0) {
-      const snap = current.state;
-      trace.turnEnds.push({
-        atMs: now,
-        text: pendingWords.join(" "),
-        questionHeard: snap.status === "active" && snap.phase === "listening" && !phone.busy,
-        state: snap.state,
-        active: snap.status === "active",
-      });
-      pendingWords = [];
-    }
+    if (ends && pendingWords.length > 0) endTurn(now);
     s.emit(e);
   };
   const at = (delayMs: number, e: () => SttEvent) => clock.after(delayMs, () => emit(e()));
@@ -584,15 +586,7 @@ export async function runVirtualCall(
         const silentAt = clock.nowMs() + Math.max(0, (audio.length - audioPos) / 8);
         clock.after(silentAt - clock.nowMs() + ORPHAN_END_SILENCE_MS, () => {
           if (pendingWords !== words || !streamOpen) return;
-          const snap = current.state;
-          trace.turnEnds.push({
-            atMs: clock.nowMs(),
-            text: pendingWords.join(" "),
-            questionHeard: snap.status === "active" && snap.phase === "listening" && !phone.busy,
-            state: snap.state,
-            active: snap.status === "active",
-          });
-          pendingWords = [];
+          endTurn(clock.nowMs());
         });
       }
       stt.current?.emit({ type: "closed" });
