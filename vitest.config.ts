@@ -19,7 +19,7 @@ export default defineConfig({
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              // emulatorEnv carries LOCAL_STAND_INS=true (src/emulators/stack.ts): the tests choose stand-ins.
+              // emulatorEnv carries LOCAL_STAND_INS=true (src/tooling/emulators/stack.ts): the tests choose stand-ins.
               bindings: { ...inject("emulatorEnv"), BUILD_VERSION: "test", LOG_LEVEL: "warn" },
             },
           })),

@@ -6,9 +6,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkInvariants, describeTrace } from "../../src/simulator/virtual/invariants";
-import { type Scenario, scenarioArb } from "../../src/simulator/virtual/scenario";
-import { runVirtualCall } from "../../src/simulator/virtual/world";
+import { checkInvariants, describeTrace } from "../../src/tooling/simulator/virtual/invariants";
+import { type Scenario, scenarioArb } from "../../src/tooling/simulator/virtual/scenario";
+import { runVirtualCall } from "../../src/tooling/simulator/virtual/world";
 
 const quiet: Omit<Scenario, "acts" | "amd"> = {
   marks: "prompt",

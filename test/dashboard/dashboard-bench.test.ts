@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runDashboardBench } from "../../src/bench/dashboard-bench";
+import { runDashboardBench } from "../../src/tooling/bench/dashboard-bench";
 
 describe("runDashboardBench", () => {
   it("seeds calls and reports the calls page's server time for each scenario", async () => {

@@ -1,8 +1,8 @@
 // Static checks: the shipped flows pass; each broken fixture is rejected with its rule, state and path.
 import { describe, expect, it } from "vitest";
-import { checkFile } from "../../src/cli/flow-check";
 import { checkFlow } from "../../src/flow/check";
 import { parseFlow } from "../../src/flow/schema";
+import { checkFile } from "../../src/tooling/cli/flow-check";
 import { loadFixture, loadShipped } from "./helpers";
 
 const CASES: { fixture: string; rule: string; state: string; path: string }[] = [

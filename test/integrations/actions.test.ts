@@ -1,8 +1,5 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type CalcomEmulator, startCalcomEmulator } from "../../src/emulators/calcom";
-import { type HubspotEmulator, startHubspotEmulator } from "../../src/emulators/hubspot";
-import { type SlackEmulator, startSlackEmulator } from "../../src/emulators/slack";
 import { formatSlotForSpeech } from "../../src/flow/time";
 import { ACTION_NAMES } from "../../src/integrations/action-schemas";
 import {
@@ -15,6 +12,9 @@ import {
 import { createCalcomClient } from "../../src/integrations/calcom";
 import { createHubspotClient } from "../../src/integrations/hubspot";
 import { createSlackClient } from "../../src/integrations/slack";
+import { type CalcomEmulator, startCalcomEmulator } from "../../src/tooling/emulators/calcom";
+import { type HubspotEmulator, startHubspotEmulator } from "../../src/tooling/emulators/hubspot";
+import { type SlackEmulator, startSlackEmulator } from "../../src/tooling/emulators/slack";
 
 // Monday 2 March 2026, 08:00 London.
 const NOW = Date.parse("2026-03-02T08:00:00Z");

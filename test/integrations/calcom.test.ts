@@ -2,7 +2,6 @@ import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type CalcomEmulator, startCalcomEmulator } from "../../src/emulators/calcom";
 import {
   CAL_BOOKINGS_API_VERSION,
   CAL_SLOTS_API_VERSION,
@@ -11,6 +10,7 @@ import {
   verifyCalSignature,
 } from "../../src/integrations/calcom";
 import { ProviderError } from "../../src/lib/errors";
+import { type CalcomEmulator, startCalcomEmulator } from "../../src/tooling/emulators/calcom";
 
 // Monday 2 March 2026, 08:00 London (GMT).
 const NOW = Date.parse("2026-03-02T08:00:00Z");

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { startHubspotEmulator } from "../../src/emulators/hubspot";
-import { startSlackEmulator } from "../../src/emulators/slack";
 import { contactUrl, createHubspotClient } from "../../src/integrations/hubspot";
 import { createSlackClient } from "../../src/integrations/slack";
 import { ProviderError } from "../../src/lib/errors";
+import { startHubspotEmulator } from "../../src/tooling/emulators/hubspot";
+import { startSlackEmulator } from "../../src/tooling/emulators/slack";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,10 +1,10 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startTwilioEmulator, type TwilioEmulator } from "../../src/emulators/twilio";
 import { createTwilioRestClient } from "../../src/integrations/twilio-rest";
 import { twilioParamsFromForm, validateTwilioSignature } from "../../src/integrations/twilio-signature";
 import { ProviderError } from "../../src/lib/errors";
+import { startTwilioEmulator, type TwilioEmulator } from "../../src/tooling/emulators/twilio";
 
 let emu: TwilioEmulator;
 beforeEach(async () => {

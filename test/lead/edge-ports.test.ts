@@ -5,8 +5,6 @@
  * logic behind its namespace (in memory here; workerd tests drive the Durable Object itself).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisServer, startRedisServer } from "../../src/dev/redis";
-import { startUpstashEmulator, type UpstashEmulator } from "../../src/emulators/upstash";
 import {
   durableObjectEdgePorts,
   type EdgePorts,
@@ -15,6 +13,8 @@ import {
 } from "../../src/lead/edge-ports";
 import { suppressionHash } from "../../src/lead/edge-store";
 import { createUpstashClient } from "../../src/store/upstash-state";
+import { type RedisServer, startRedisServer } from "../../src/tooling/dev/redis";
+import { startUpstashEmulator, type UpstashEmulator } from "../../src/tooling/emulators/upstash";
 
 let redis: RedisServer;
 let upstash: UpstashEmulator;

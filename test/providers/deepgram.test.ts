@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type DeepgramEmulator, startDeepgramEmulator } from "../../src/emulators/deepgram";
-import { openNodeWebSocket, silence, synthesizeSpeech } from "../../src/emulators/voice-shared";
 import { ProviderError } from "../../src/lib/errors";
 import { createDeepgramStt, deepgramListenUrl } from "../../src/providers/deepgram";
 import type { SttEvent, SttStream } from "../../src/providers/ports";
+import { type DeepgramEmulator, startDeepgramEmulator } from "../../src/tooling/emulators/deepgram";
+import { openNodeWebSocket, silence, synthesizeSpeech } from "../../src/tooling/emulators/voice-shared";
 
 let emu: DeepgramEmulator;
 beforeEach(async () => {

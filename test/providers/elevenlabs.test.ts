@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { ProviderError } from "../../src/lib/errors";
+import { createElevenLabsTts, parseElevenLabsMessage } from "../../src/providers/elevenlabs";
 import {
   type ElevenLabsEmulator,
   type ElevenLabsEmulatorOptions,
   startElevenLabsEmulator,
-} from "../../src/emulators/elevenlabs";
-import { MS_PER_CHAR, openNodeWebSocket } from "../../src/emulators/voice-shared";
-import { ProviderError } from "../../src/lib/errors";
-import { createElevenLabsTts, parseElevenLabsMessage } from "../../src/providers/elevenlabs";
+} from "../../src/tooling/emulators/elevenlabs";
+import { MS_PER_CHAR, openNodeWebSocket } from "../../src/tooling/emulators/voice-shared";
 
 let emu: ElevenLabsEmulator | undefined;
 afterEach(async () => {

@@ -1,9 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { type DeepgramEmulator, startDeepgramEmulator } from "../../src/emulators/deepgram";
-import { type ElevenLabsEmulator, startElevenLabsEmulator } from "../../src/emulators/elevenlabs";
-import { openNodeWebSocket } from "../../src/emulators/voice-shared";
 import { ProviderError } from "../../src/lib/errors";
 import { AsyncQueue } from "../../src/providers/async-queue";
 import { createAzureTts } from "../../src/providers/azure-tts";
@@ -19,6 +16,9 @@ import type {
   TtsContext,
   TtsSession,
 } from "../../src/providers/ports";
+import { type DeepgramEmulator, startDeepgramEmulator } from "../../src/tooling/emulators/deepgram";
+import { type ElevenLabsEmulator, startElevenLabsEmulator } from "../../src/tooling/emulators/elevenlabs";
+import { openNodeWebSocket } from "../../src/tooling/emulators/voice-shared";
 
 const OPTS: SttConnectOptions = { language: "en-GB", endpointing: { silenceMs: 300, utteranceEndMs: 1000 } };
 

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { silence, synthesizeSpeech } from "../../src/emulators/voice-shared";
 import { createAzureTts } from "../../src/providers/azure-tts";
 import { createGoogleStt } from "../../src/providers/google-stt";
 import type { SttEvent } from "../../src/providers/ports";
+import { silence, synthesizeSpeech } from "../../src/tooling/emulators/voice-shared";
 
 interface Seen {
   headers: IncomingMessage["headers"];

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type OpenAiEmulator, startOpenAiEmulator } from "../../src/emulators/openai";
 import { ProviderError } from "../../src/lib/errors";
 import { AsyncQueue } from "../../src/providers/async-queue";
 import { type LlmRetryOptions, withLlmRetry } from "../../src/providers/llm-retry";
@@ -11,6 +10,7 @@ import type {
   LanguageModel,
   LlmRecoveryStep,
 } from "../../src/providers/ports";
+import { type OpenAiEmulator, startOpenAiEmulator } from "../../src/tooling/emulators/openai";
 
 const FAST = "gpt-4o-mini";
 const REASONING = "gpt-4o";

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type OpenAiEmulator, startOpenAiEmulator } from "../../src/emulators/openai";
 import { ProviderError } from "../../src/lib/errors";
 import { DECISION_SYSTEM_PROMPT } from "../../src/providers/decision-tool";
 import { createOpenAiLlm } from "../../src/providers/openai";
 import type { DecisionRequest } from "../../src/providers/ports";
+import { type OpenAiEmulator, startOpenAiEmulator } from "../../src/tooling/emulators/openai";
 
 let emu: OpenAiEmulator;
 beforeEach(async () => {

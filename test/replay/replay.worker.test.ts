@@ -6,7 +6,7 @@
  * concurrently; the rest (shared emulator faults, real-time audio) one at a time.
  */
 import { describe, expect, inject, it } from "vitest";
-import { parseReplayCase, type ReplayCase } from "../../src/simulator/script";
+import { parseReplayCase, type ReplayCase } from "../../src/tooling/simulator/script";
 import { checkCase, diagnose, runCase } from "./run-case";
 
 const files = import.meta.glob("./cases/*.json", { eager: true, import: "default" });

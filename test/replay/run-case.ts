@@ -11,24 +11,24 @@ import { getFlow } from "../../src/call/flows";
 import { LOCAL_CREDENTIALS } from "../../src/config/config";
 import { formatSlotForSpeech, isWithinWorkingHours } from "../../src/flow/time";
 import { speechTimeZone } from "../../src/flow/transitions";
-import type { AmdDelivery } from "../../src/simulator/amd-timing";
-import { runConversation, type TurnRecord } from "../../src/simulator/conversation";
-import { registerLocalCall } from "../../src/simulator/emulator-control";
-import { MediaPeer } from "../../src/simulator/media-peer";
-import { buildReport, formatReport } from "../../src/simulator/report";
+import type { AmdDelivery } from "../../src/tooling/simulator/amd-timing";
+import { runConversation, type TurnRecord } from "../../src/tooling/simulator/conversation";
+import { registerLocalCall } from "../../src/tooling/simulator/emulator-control";
+import { MediaPeer } from "../../src/tooling/simulator/media-peer";
+import { buildReport, formatReport } from "../../src/tooling/simulator/report";
 import {
   caseVariant,
   type Expectation,
   type ReplayCase,
   scriptedUtterances,
-} from "../../src/simulator/script";
+} from "../../src/tooling/simulator/script";
 import {
   answerCall,
   type FetchLike,
   postAmd,
   randomCallSid,
   streamSignature,
-} from "../../src/simulator/twilio-call";
+} from "../../src/tooling/simulator/twilio-call";
 import { auditTrail } from "../support/audit";
 import { fixture } from "../support/twilio-media-client";
 

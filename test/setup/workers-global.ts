@@ -4,11 +4,11 @@
  */
 import { readFile } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
-import { startEmbeddedPostgres } from "../../src/dev/postgres";
-import { startEmulatorStack } from "../../src/emulators/stack";
 import { migrate } from "../../src/store/migrate";
 import { loadMigrations } from "../../src/store/migration-files";
 import { neonConnect } from "../../src/store/neon";
+import { startEmbeddedPostgres } from "../../src/tooling/dev/postgres";
+import { startEmulatorStack } from "../../src/tooling/emulators/stack";
 
 declare module "vitest" {
   export interface ProvidedContext {

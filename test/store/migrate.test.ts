@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/dev/postgres";
 import { MigrationError, migrate, migrationChecksum } from "../../src/store/migrate";
 import { neonConnect } from "../../src/store/neon";
 import type { SqlSession } from "../../src/store/sql-client";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/tooling/dev/postgres";
 
 describe("migrate (ledger) against embedded Postgres", () => {
   let pg: EmbeddedPostgres;

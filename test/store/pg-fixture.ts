@@ -1,11 +1,12 @@
 // Shared fixture: embedded Postgres with the repository migrations applied, reached through the Neon driver.
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/dev/postgres";
+
 import type { LogFields, Logger, LogLevel } from "../../src/lib/log";
 import { createLogger } from "../../src/lib/log";
 import { migrate } from "../../src/store/migrate";
 import { loadMigrations } from "../../src/store/migration-files";
 import { neonConnect } from "../../src/store/neon";
 import type { SqlConnect, SqlSession } from "../../src/store/sql-client";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/tooling/dev/postgres";
 
 export interface PgFixture {
   pg: EmbeddedPostgres;

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisServer, startRedisServer } from "../../src/dev/redis";
-import { startUpstashEmulator, type UpstashEmulator } from "../../src/emulators/upstash";
 import type { CallState } from "../../src/store/call-state";
 import {
   createUpstashClient,
@@ -8,6 +6,8 @@ import {
   UpstashIdempotencyStore,
   UpstashRateLimiter,
 } from "../../src/store/upstash-state";
+import { type RedisServer, startRedisServer } from "../../src/tooling/dev/redis";
+import { startUpstashEmulator, type UpstashEmulator } from "../../src/tooling/emulators/upstash";
 
 // Real redis-server behind the local Upstash REST endpoint. A missing redis-server fails here, loudly.
 let redis: RedisServer;

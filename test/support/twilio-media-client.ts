@@ -9,7 +9,7 @@ import { inject } from "vitest";
 import { bytesToBase64, FRAME_BYTES, MULAW_SILENCE } from "../../src/audio/mulaw";
 import { LOCAL_CREDENTIALS } from "../../src/config/config";
 import { computeTwilioSignature } from "../../src/integrations/twilio-signature";
-import { registerCall, registerUtterances } from "../../src/simulator/emulator-control";
+import { registerCall, registerUtterances } from "../../src/tooling/simulator/emulator-control";
 
 export const ORIGIN = "https://agent.example";
 

@@ -1,8 +1,8 @@
-// The tts:cache CLI (src/cli/tts-cache.ts) against a stand-in admin endpoint speaking the NDJSON protocol.
+// The tts:cache CLI (src/tooling/cli/tts-cache.ts) against a stand-in admin endpoint speaking the NDJSON protocol.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { main, parseTtsCacheArgs } from "../../src/cli/tts-cache";
+import { main, parseTtsCacheArgs } from "../../src/tooling/cli/tts-cache";
 import { encodeRenderEvent, type RenderEvent } from "../../src/tts-cache/progress";
 
 let server: Server | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runTurnBench } from "../../src/bench/turn-bench";
+import { runTurnBench } from "../../src/tooling/bench/turn-bench";
 
 describe("runTurnBench", () => {
   it("reports fast-path share and precision on the corpus, chunker first-phrase size and throughput", async () => {
